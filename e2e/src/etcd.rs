@@ -137,10 +137,12 @@ impl EtcdProcess {
         let started = Instant::now();
         let addr = ([127, 0, 0, 1], self.client_port).into();
         while started.elapsed() < limit {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    return Err(self.not_ready(format!("etcd exited ({status})"), limit));
-                }
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|child| child.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                return Err(self.not_ready(format!("etcd exited ({status})"), limit));
             }
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
                 return Ok(());

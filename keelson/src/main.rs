@@ -1,1 +1,83 @@
-fn main() {}
+//! `keelson`: the multi-call server binary. One executable runs every server component —
+//! `keelson up` (the whole cluster in one process), or one component per process:
+//! `apiserver`, `scheduler`, `controllers`, `kubelet`, `proxy`.
+
+mod logging;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status for a command that cannot run as asked (BSD `EX_USAGE`).
+const EXIT_USAGE: u8 = 64;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keelson",
+    version,
+    about = "A Kubernetes-compatible cluster orchestrator"
+)]
+struct Cli {
+    /// Log format: human-readable text or one JSON object per line. Filter with RUST_LOG.
+    #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Text)]
+    log_format: logging::LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a whole cluster in one process: apiserver, scheduler, controllers, kubelets.
+    Up(Pending),
+    /// Serve the Kubernetes API over a storage backend.
+    Apiserver(Pending),
+    /// Bind pending pods to nodes.
+    Scheduler(Pending),
+    /// Run the controllers that reconcile toward desired state.
+    Controllers(Pending),
+    /// Run the pods bound to one node.
+    Kubelet(Pending),
+    /// Program Service load balancing on a node.
+    Proxy(Pending),
+}
+
+/// Arguments of a component that is not built yet: accepted, then refused with a message.
+#[derive(Debug, clap::Args)]
+struct Pending {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<String>,
+}
+
+impl Command {
+    fn name_and_issue(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Up(_) => ("up", "the kubelet and `keelson up` issue"),
+            Self::Apiserver(_) => ("apiserver", "the API server issue"),
+            Self::Scheduler(_) => ("scheduler", "the scheduler issue"),
+            Self::Controllers(_) => ("controllers", "the controllers issue"),
+            Self::Kubelet(_) => ("kubelet", "the kubelet issue"),
+            Self::Proxy(_) => ("proxy", "the proxy issue"),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version print to stdout and succeed; bad arguments are usage errors.
+            let code = if err.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    if let Err(err) = logging::init(cli.log_format) {
+        eprintln!("keelson: cannot set up logging: {err:#}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let (name, issue) = cli.command.name_and_issue();
+    tracing::debug!(command = name, "refusing a component that is not built yet");
+    eprintln!("keelson {name}: not built yet; it arrives with {issue}.");
+    ExitCode::from(EXIT_USAGE)
+}

@@ -1,6 +1,8 @@
 //! One conformance suite, run against every storage backend: the embedded SQLite store and
 //! a real etcd started from Debian's etcd-server on a free loopback port.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 mod cases;
 mod etcd_only;
 mod sqlite_only;

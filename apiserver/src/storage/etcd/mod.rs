@@ -20,8 +20,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use etcd_client::{
-    Client, CompactionOptions, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, Txn,
-    TxnOp, TxnOpResponse,
+    Client, CompactionOptions, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions,
+    KvClient, Txn, TxnOp, TxnOpResponse, WatchClient,
 };
 
 use super::keys::{
@@ -34,6 +34,9 @@ use super::{
 
 /// The key kube-apiserver records the compacted revision under.
 const COMPACT_REV_KEY: &str = "compact_rev_key";
+
+/// The largest gRPC answer accepted (etcd's own limit applies on its side).
+const MAX_MESSAGE: usize = i32::MAX as usize;
 
 /// Settings of the etcd backend.
 #[derive(Debug, Clone)]
@@ -64,7 +67,8 @@ impl EtcdConfig {
 /// The etcd-backed store. Cloning shares the connection.
 #[derive(Clone)]
 pub struct EtcdStorage {
-    client: Client,
+    kv: KvClient,
+    watch: WatchClient,
     config: Arc<EtcdConfig>,
     compacted: Arc<AtomicI64>,
 }
@@ -151,8 +155,12 @@ impl EtcdStorage {
                 url: endpoints.join(","),
                 reason: e.to_string(),
             })?;
+        // Like kube-apiserver, accept answers of any size: a list of 100k objects is big.
+        let kv = client.kv_client().max_decoding_message_size(MAX_MESSAGE);
+        let watch = client.watch_client().max_decoding_message_size(MAX_MESSAGE);
         Ok(Self {
-            client,
+            kv,
+            watch,
             config: Arc::new(config),
             compacted: Arc::new(AtomicI64::new(0)),
         })
@@ -161,30 +169,32 @@ impl EtcdStorage {
     /// Runs `call` with a per-attempt timeout, retrying while etcd is unreachable.
     async fn call<T, F, Fut>(&self, what: &'static str, mut call: F) -> Result<T>
     where
-        F: FnMut(Client) -> Fut,
+        F: FnMut(KvClient) -> Fut,
         Fut: Future<Output = std::result::Result<T, etcd_client::Error>>,
     {
         let mut delay = self.config.backoff;
         let mut attempt = 0;
         loop {
-            let failure =
-                match tokio::time::timeout(self.config.attempt_timeout, call(self.client.clone()))
-                    .await
-                {
-                    Ok(Ok(value)) => {
-                        if attempt > 0 {
-                            tracing::info!(
-                                operation = what,
-                                attempts = attempt + 1,
-                                "etcd reachable again"
-                            );
-                        }
-                        return Ok(value);
+            let failure = match tokio::time::timeout(
+                self.config.attempt_timeout,
+                call(self.kv.clone()),
+            )
+            .await
+            {
+                Ok(Ok(value)) => {
+                    if attempt > 0 {
+                        tracing::info!(
+                            operation = what,
+                            attempts = attempt + 1,
+                            "etcd reachable again"
+                        );
                     }
-                    Ok(Err(err)) if is_unreachable(&err) => err.to_string(),
-                    Ok(Err(err)) => return Err(map_error(err)),
-                    Err(_) => format!("no answer within {:?}", self.config.attempt_timeout),
-                };
+                    return Ok(value);
+                }
+                Ok(Err(err)) if is_unreachable(&err) => err.to_string(),
+                Ok(Err(err)) => return Err(map_error(err)),
+                Err(_) => format!("no answer within {:?}", self.config.attempt_timeout),
+            };
             if attempt >= self.config.retries {
                 tracing::error!(
                     operation = what,
@@ -318,15 +328,10 @@ impl Storage for EtcdStorage {
         };
         let items = resp.kvs().iter().map(kv_from).collect::<Result<Vec<_>>>()?;
         let (mut continue_token, mut remaining) = (None, None);
-        if resp.more() {
-            if let Some(last) = items.last() {
-                continue_token = Some(encode_continue(prefix, &last.key, revision));
-                remaining = Some(
-                    u64::try_from(resp.count())
-                        .unwrap_or(0)
-                        .saturating_sub(items.len() as u64),
-                );
-            }
+        if let Some(last) = items.last().filter(|_| resp.more()) {
+            continue_token = Some(encode_continue(prefix, &last.key, revision));
+            let total = u64::try_from(resp.count()).unwrap_or(0);
+            remaining = Some(total.saturating_sub(items.len() as u64));
         }
         Ok(ListResult {
             items,

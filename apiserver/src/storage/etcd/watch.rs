@@ -64,7 +64,7 @@ async fn follow(storage: &EtcdStorage, prefix: &str, last: &mut Revision, tx: &S
         .with_start_revision(*last + 1)
         .with_prev_key()
         .with_progress_notify();
-    let mut client = storage.client.clone();
+    let mut client = storage.watch.clone();
     let opened = tokio::select! {
         () = tx.closed() => return Ended::Stop,
         opened = tokio::time::timeout(storage.config.attempt_timeout, client.watch(prefix, Some(options))) => opened,

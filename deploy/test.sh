@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it: formatting, lints, benchmarks in short
+# mode, then every test (real etcd included). The test runner's summary closes the output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+deploy/setup.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== benchmarks (short mode)"
+cargo bench --locked -p keelson-apiserver --bench storage -- --short
+
+echo "== tests"
+cargo nextest run --workspace --locked --no-fail-fast

@@ -1,0 +1,63 @@
+//! The multi-call binary's command line: what runs, what is refused, and how.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use std::process::{Command, Output};
+
+#[allow(clippy::disallowed_methods)] // running the real binary is the point
+fn keelson(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_keelson"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn components_not_built_yet_exit_64_saying_so() {
+    for component in [
+        "up",
+        "apiserver",
+        "scheduler",
+        "controllers",
+        "kubelet",
+        "proxy",
+    ] {
+        let out = keelson(&[component, "--some-flag", "x"]);
+        assert_eq!(out.status.code(), Some(64), "keelson {component}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("keelson {component}: not built yet")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn bad_arguments_are_usage_errors_and_help_succeeds() {
+    let out = keelson(&["no-such-command"]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand"));
+    let out = keelson(&["--log-format", "yaml", "up"]);
+    assert_eq!(out.status.code(), Some(64));
+    let out = keelson(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("apiserver"));
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    #[allow(clippy::disallowed_methods)]
+    let out = Command::new(env!("CARGO_BIN_EXE_keelson"))
+        .args(["--log-format", "json", "proxy"])
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let json_line = stderr
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .expect("a JSON log line");
+    let value: serde_json::Value = serde_json::from_str(json_line).unwrap();
+    assert_eq!(value["level"], "DEBUG");
+    assert_eq!(value["fields"]["command"], "proxy");
+}
