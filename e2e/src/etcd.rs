@@ -54,12 +54,27 @@ impl EtcdProcess {
         let mut etcd = Self {
             child: None,
             data,
-            client_port: free_port()?,
-            peer_port: free_port()?,
+            client_port: 0,
+            peer_port: 0,
             options,
         };
-        etcd.spawn()?;
-        Ok(etcd)
+        // A port free a moment ago may be taken by a test running in parallel before etcd
+        // binds it; etcd then exits at once, and new ports are worth another try.
+        let mut attempts = 0;
+        loop {
+            etcd.client_port = free_port()?;
+            etcd.peer_port = free_port()?;
+            match etcd.spawn() {
+                Ok(()) => return Ok(etcd),
+                Err(HarnessError::NotReady { log, .. })
+                    if attempts < 3 && log.contains("address already in use") =>
+                {
+                    attempts += 1;
+                    etcd.stop();
+                }
+                Err(err) => return Err(err),
+            }
+        }
     }
 
     /// The `host:port` clients connect to.

@@ -3,6 +3,8 @@
 //! fan-out and chunked compaction. See [`schema`] for the tables and [`writer`] for how
 //! writes are batched.
 
+mod checkpoint;
+mod list;
 mod read;
 mod schema;
 mod watch;
@@ -84,6 +86,9 @@ impl SqliteStorage {
         let revisions = Arc::new(Revisions::default());
         revisions.rev.store(rev, Ordering::Release);
         revisions.compact.store(compact, Ordering::Release);
+        let checkpointer = schema::open_checkpointer(&config.path, config.durability)?;
+        let checkpoints = checkpoint::spawn(config.path.clone(), checkpointer)
+            .map_err(|e| StorageError::Internal(format!("cannot start the checkpointer: {e}")))?;
         let (writes, rx) = mpsc::channel(WRITE_QUEUE);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let writer = Writer {
@@ -93,6 +98,7 @@ impl SqliteStorage {
             events: events.clone(),
             revisions: revisions.clone(),
             max_batch: config.max_batch.max(1),
+            checkpoints,
         };
         std::thread::Builder::new()
             .name("sqlite-writer".into())

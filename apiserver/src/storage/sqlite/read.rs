@@ -10,11 +10,10 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, Row};
 
+pub(super) use super::list::list;
 use super::schema::{self, Durability, map_err, read_meta};
-use crate::storage::keys::{decode_continue, encode_continue, prefix_end};
-use crate::storage::{
-    EventKind, KeyValue, ListOptions, ListResult, Revision, StorageError, WatchEvent,
-};
+use crate::storage::keys::prefix_end;
+use crate::storage::{EventKind, KeyValue, Revision, StorageError, WatchEvent};
 
 /// Connections kept for reuse; more are opened under load and closed afterwards.
 const POOL_KEEP: usize = 8;
@@ -63,7 +62,7 @@ impl Readers {
     }
 }
 
-fn kv_from_row(row: &Row<'_>) -> rusqlite::Result<KeyValue> {
+pub(super) fn kv_from_row(row: &Row<'_>) -> rusqlite::Result<KeyValue> {
     Ok(KeyValue {
         key: row.get(0)?,
         value: Bytes::from(row.get::<_, Vec<u8>>(1)?),
@@ -94,96 +93,6 @@ pub(super) fn count(readers: &Readers, prefix: &str) -> Result<u64, StorageError
             .and_then(|mut s| s.query_row([prefix, end.as_str()], |r| r.get(0)))
             .map_err(|e| readers.err(e))?;
         Ok(u64::try_from(n).unwrap_or_default())
-    })
-}
-
-const LIST_HEAD: &str = "SELECT c.key, l.value, l.create_rev, l.rev FROM current c
-     JOIN log l ON l.rev = c.rev WHERE c.key >= ?1 AND c.key < ?2 ORDER BY c.key LIMIT ?3";
-const COUNT_HEAD: &str = "SELECT count(*) FROM current WHERE key >= ?1 AND key < ?2";
-const LIST_AT: &str = "SELECT l.key, l.value, l.create_rev, l.rev FROM
-     (SELECT key, max(rev) AS rev FROM log WHERE key >= ?1 AND key < ?2 AND rev <= ?4
-      GROUP BY key) m
-     JOIN log l ON l.rev = m.rev WHERE l.deleted = 0 ORDER BY l.key LIMIT ?3";
-const COUNT_AT: &str = "SELECT count(*) FROM
-     (SELECT key, max(rev) AS rev FROM log WHERE key >= ?1 AND key < ?2 AND rev <= ?3
-      GROUP BY key) m
-     JOIN log l ON l.rev = m.rev WHERE l.deleted = 0";
-
-pub(super) fn list(
-    readers: &Readers,
-    prefix: &str,
-    options: &ListOptions,
-) -> Result<ListResult, StorageError> {
-    let (start, wanted) = match &options.continue_token {
-        Some(token) => {
-            let (start, rev) = decode_continue(prefix, token)?;
-            (start, Some(rev))
-        }
-        None => (
-            prefix.to_owned(),
-            options.at_revision.filter(|rev| *rev > 0),
-        ),
-    };
-    let end = prefix_end(prefix);
-    readers.with_snapshot(|tx| {
-        let (head, compacted) = read_meta(tx).map_err(|e| readers.err(e))?;
-        let revision = wanted.unwrap_or(head);
-        if revision > head {
-            return Err(StorageError::FutureRevision {
-                requested: revision,
-                current: head,
-            });
-        }
-        if revision < compacted {
-            return Err(StorageError::Compacted {
-                requested: revision,
-                compacted,
-            });
-        }
-        // Ask for one more than the limit to learn whether more follow.
-        let fetch = if options.limit == 0 {
-            -1
-        } else {
-            options.limit as i64 + 1
-        };
-        let mut items: Vec<KeyValue> = if revision == head {
-            tx.prepare_cached(LIST_HEAD).and_then(|mut s| {
-                s.query_map(rusqlite::params![start, end, fetch], kv_from_row)?
-                    .collect()
-            })
-        } else {
-            tx.prepare_cached(LIST_AT).and_then(|mut s| {
-                s.query_map(rusqlite::params![start, end, fetch, revision], kv_from_row)?
-                    .collect()
-            })
-        }
-        .map_err(|e| readers.err(e))?;
-        let (mut continue_token, mut remaining) = (None, None);
-        if options.limit > 0 && items.len() > options.limit {
-            items.truncate(options.limit);
-            let last = items
-                .last()
-                .map(|kv: &KeyValue| kv.key.clone())
-                .unwrap_or_default();
-            continue_token = Some(encode_continue(prefix, &last, revision));
-            let after = format!("{last}\0");
-            let total: i64 = if revision == head {
-                tx.prepare_cached(COUNT_HEAD)
-                    .and_then(|mut s| s.query_row(rusqlite::params![after, end], |r| r.get(0)))
-            } else {
-                tx.prepare_cached(COUNT_AT).and_then(|mut s| {
-                    s.query_row(rusqlite::params![after, end, revision], |r| r.get(0))
-                })
-            }
-            .map_err(|e| readers.err(e))?;
-            remaining = Some(u64::try_from(total).unwrap_or_default());
-        }
-        Ok(ListResult {
-            items,
-            revision,
-            continue_token,
-            remaining,
-        })
     })
 }
 

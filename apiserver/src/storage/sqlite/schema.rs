@@ -4,7 +4,8 @@
 //! Tables:
 //! - `log`: one row per write (the revision log, as in kine): `rev` (the revision, rowid),
 //!   `key`, `create_rev`, `prev_rev` (the row this one supersedes, 0 for a create),
-//!   `deleted` (a tombstone), `value` (empty for tombstones).
+//!   `deleted` (a tombstone), `value` (empty for tombstones). Only the rowid is indexed:
+//!   every lookup into the log is by revision, so a write touches one B-tree here.
 //! - `current`: each live key and the `rev` of its latest row — the fast path for get,
 //!   list at the head revision and count.
 //! - `meta`: `rev` (the last committed revision) and `compact` (the compacted revision),
@@ -55,6 +56,8 @@ pub(super) fn map_err(path: &Path, err: rusqlite::Error) -> StorageError {
         Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
             corrupt(path, format!("cannot open or write it: {err}"))
         }
+        // Short reads of a truncated file land here, as do failing disks.
+        Some(ErrorCode::SystemIoFailure) => corrupt(path, format!("I/O error on it: {err}")),
         Some(ErrorCode::DiskFull) => StorageError::Unavailable {
             reason: format!("disk full writing {}", path.display()),
         },
@@ -124,6 +127,9 @@ pub(super) fn open_writer(
         ));
     }
     set_common_pragmas(&conn, durability).map_err(err)?;
+    // Checkpoints run on their own thread (see `checkpoint.rs`), not inside commits.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .map_err(err)?;
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
         .map_err(err)?;
     conn.execute_batch(&format!(
@@ -136,7 +142,6 @@ pub(super) fn open_writer(
              deleted INTEGER NOT NULL,
              value BLOB NOT NULL
          );
-         CREATE INDEX IF NOT EXISTS log_key_rev ON log (key, rev);
          CREATE TABLE IF NOT EXISTS current (
              key TEXT PRIMARY KEY,
              rev INTEGER NOT NULL
@@ -164,6 +169,19 @@ pub(super) fn open_writer(
         ));
     }
     Ok((conn, rev, compact))
+}
+
+/// Opens the checkpointer's connection (read-write, never writes rows).
+pub(super) fn open_checkpointer(
+    path: &Path,
+    durability: Durability,
+) -> Result<Connection, StorageError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| map_err(path, e))?;
+    set_common_pragmas(&conn, durability).map_err(|e| map_err(path, e))?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .map_err(|e| map_err(path, e))?;
+    Ok(conn)
 }
 
 /// Opens a read-only connection for the reader pool.

@@ -78,6 +78,7 @@ pub(super) struct Writer {
     pub(super) events: broadcast::Sender<Batch>,
     pub(super) revisions: Arc<Revisions>,
     pub(super) max_batch: usize,
+    pub(super) checkpoints: super::checkpoint::Nudger,
 }
 
 struct PendingCompaction {
@@ -185,6 +186,11 @@ impl Writer {
             return;
         }
         self.revisions.rev.store(rev, Ordering::Release);
+        let written: usize = events
+            .iter()
+            .map(|e| e.kv.key.len() + e.kv.value.len() + 64)
+            .sum();
+        self.checkpoints.wrote(written);
         if !events.is_empty() {
             // No receivers is fine: nobody is watching.
             let _ = self.events.send(events.into());
@@ -249,19 +255,23 @@ fn apply(tx: &Transaction<'_>, op: &Op, rev: Revision) -> rusqlite::Result<Appli
     let key = match op {
         Op::Create { key, .. } | Op::Update { key, .. } | Op::Delete { key, .. } => key,
     };
-    let current: Option<(Revision, Revision, Vec<u8>)> = tx
-        .prepare_cached(
-            "SELECT l.rev, l.create_rev, l.value FROM current c JOIN log l ON l.rev = c.rev
-             WHERE c.key = ?1",
-        )?
-        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    let prev = current.map(|(mod_revision, create_revision, value)| KeyValue {
-        key: key.clone(),
-        value: Bytes::from(value),
-        create_revision,
-        mod_revision,
-    });
+    let prev = match current_row(tx, key)? {
+        None => None,
+        Some(_) if matches!(op, Op::Create { .. }) => {
+            return Ok(Err(StorageError::AlreadyExists { key: key.clone() }));
+        }
+        Some(mod_revision) => {
+            let (create_revision, value): (Revision, Vec<u8>) = tx
+                .prepare_cached("SELECT create_rev, value FROM log WHERE rev = ?1")?
+                .query_row([mod_revision], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Some(KeyValue {
+                key: key.clone(),
+                value: Bytes::from(value),
+                create_revision,
+                mod_revision,
+            })
+        }
+    };
     match (op, prev) {
         (Op::Create { .. }, Some(_)) => Ok(Err(StorageError::AlreadyExists { key: key.clone() })),
         (Op::Create { value, .. }, None) => {
@@ -353,6 +363,13 @@ fn apply(tx: &Transaction<'_>, op: &Op, rev: Revision) -> rusqlite::Result<Appli
             Ok(Ok((event, Written::Deleted(kv))))
         }
     }
+}
+
+/// The revision of the key's live row, if it exists.
+fn current_row(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Option<Revision>> {
+    tx.prepare_cached("SELECT rev FROM current WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()
 }
 
 fn insert_row(
