@@ -199,23 +199,37 @@ async fn bench_backend(name: &str, s: Arc<dyn Storage>, sizes: Sizes) -> f64 {
     rate64
 }
 
-/// Raw etcd: plain puts through etcd-client, no transaction, same value and concurrency.
-async fn raw_etcd(endpoint: String, sizes: Sizes) -> f64 {
-    let client = etcd_client::Client::connect([endpoint], None)
+/// Raw etcd through etcd-client, same value and concurrency, on a fresh etcd: plain puts,
+/// and the guarded transaction a create is (`create_revision == 0` → put).
+async fn raw_etcd(sizes: Sizes, guarded: bool) -> f64 {
+    let etcd = EtcdProcess::start(EtcdOptions::default()).unwrap();
+    let client = etcd_client::Client::connect([etcd.endpoint()], None)
         .await
         .unwrap();
     let v = value();
     let (rate, mut lat) = drive(sizes.concurrent_creates, WRITERS, move |i| {
         let (mut c, v) = (client.clone(), v.clone());
         async move {
-            c.put(format!("/raw/obj-{i:07}"), v.to_vec(), None)
-                .await
-                .unwrap();
+            let key = format!("/raw/obj-{i:07}");
+            if guarded {
+                use etcd_client::{Compare, CompareOp, Txn, TxnOp};
+                let txn = Txn::new()
+                    .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
+                    .and_then([TxnOp::put(key, v.to_vec(), None)]);
+                assert!(c.txn(txn).await.unwrap().succeeded());
+            } else {
+                c.put(key, v.to_vec(), None).await.unwrap();
+            }
         }
     })
     .await;
+    let what = if guarded {
+        "raw etcd guarded txn"
+    } else {
+        "raw etcd put"
+    };
     println!(
-        "raw etcd put, {WRITERS} writers: {rate:>9.0} ops/s   p50 {}   p99 {}",
+        "{what}, {WRITERS} writers: {rate:>9.0} ops/s   p50 {}   p99 {}",
         ms(lat.percentile(0.50)),
         ms(lat.percentile(0.99))
     );
@@ -256,10 +270,13 @@ fn main() {
                 .await
                 .unwrap();
             let ours = bench_backend("etcd backend", s, sizes).await;
-            let raw = raw_etcd(etcd.endpoint(), sizes).await;
+            drop(etcd);
+            let put = raw_etcd(sizes, false).await;
+            let txn = raw_etcd(sizes, true).await;
             println!(
-                "etcd backend / raw etcd ({WRITERS} writers): {:.2}x",
-                ours / raw
+                "etcd backend creates / raw ({WRITERS} writers): {:.2}x guarded txns, {:.2}x plain puts",
+                ours / txn,
+                ours / put
             );
         }
     });
