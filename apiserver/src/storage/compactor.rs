@@ -68,3 +68,73 @@ impl Compactor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::storage::StorageError;
+    use crate::storage::sqlite::{SqliteConfig, SqliteStorage};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_tick_compacts_to_the_previous_ticks_revision() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Storage> =
+            Arc::new(SqliteStorage::open(SqliteConfig::new(dir.path().join("s.db"))).unwrap());
+        let key = "/registry/configmaps/ns/c";
+        // Revision 0 means "now" to a watch: keep every revision used below above it.
+        store
+            .create("/registry/seed/x", Bytes::from("seed"))
+            .await
+            .unwrap();
+        let mut rev = store.create(key, Bytes::from("0")).await.unwrap();
+        let mut compactor = Compactor::new(store.clone(), CompactorConfig::default());
+
+        compactor.tick().await; // remembers `rev`, compacts nothing yet
+        assert_eq!(store.compacted_revision().await.unwrap(), 0);
+        let first_tick = rev;
+        for i in 1..5 {
+            rev = store
+                .update(key, rev, Bytes::from(i.to_string()))
+                .await
+                .unwrap();
+        }
+        compactor.tick().await; // compacts to the first tick's revision
+        assert_eq!(store.compacted_revision().await.unwrap(), first_tick);
+
+        // History after the previous tick is still there for watchers to resume from.
+        let mut watch = store
+            .watch("/registry/configmaps/", first_tick)
+            .await
+            .unwrap();
+        let event = futures::StreamExt::next(&mut watch).await.unwrap().unwrap();
+        assert_eq!(event.revision, first_tick + 1);
+        let mut old = store
+            .watch("/registry/configmaps/", first_tick - 1)
+            .await
+            .unwrap();
+        let next =
+            tokio::time::timeout(Duration::from_secs(10), futures::StreamExt::next(&mut old));
+        let err = next.await.expect("an answer in time").unwrap().unwrap_err();
+        assert!(matches!(err, StorageError::Compacted { .. }), "{err:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn run_stops_when_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Storage> =
+            Arc::new(SqliteStorage::open(SqliteConfig::new(dir.path().join("s.db"))).unwrap());
+        let config = CompactorConfig {
+            interval: Duration::from_millis(10),
+        };
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(Compactor::new(store, config).run(shutdown.clone()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the compactor stops promptly")
+            .unwrap();
+    }
+}

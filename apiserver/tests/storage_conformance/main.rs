@@ -79,4 +79,5 @@ conformance!(
     watch_live_and_resume,
     long_catch_up,
     compaction,
+    empty_store_revision_is_watchable,
 );

@@ -150,7 +150,9 @@ pub(super) fn open_writer(
              name TEXT PRIMARY KEY,
              value INTEGER NOT NULL
          ) WITHOUT ROWID;
-         INSERT OR IGNORE INTO meta (name, value) VALUES ('rev', 0), ('compact', 0);
+         -- Like etcd, an empty store is at revision 1: revision 0 means now to a
+         -- watch, so a list of an empty store must never report it.
+         INSERT OR IGNORE INTO meta (name, value) VALUES ('rev', 1), ('compact', 0);
          PRAGMA application_id = {APPLICATION_ID};
          PRAGMA user_version = {SCHEMA_VERSION};
          COMMIT;"
