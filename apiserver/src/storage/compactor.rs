@@ -2,17 +2,16 @@
 //! revision that was current at the previous tick. History therefore spans between one and
 //! two intervals — long enough for watchers to resume — and the store stays bounded.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
-
-use tokio_util::sync::CancellationToken;
 
 use super::{Revision, Storage};
 
 /// Settings of the compactor.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompactorConfig {
-    /// Time between compactions (kube-apiserver's `--etcd-compaction-interval`, 5 min).
+    /// Time between compactions (kube-apiserver's `--etcd-compaction-interval`, 5 min);
+    /// zero turns automatic compaction off.
     pub interval: Duration,
 }
 
@@ -24,46 +23,58 @@ impl Default for CompactorConfig {
     }
 }
 
-/// Compacts a store periodically until cancelled.
+/// Compacts a store periodically for as long as the store exists.
 #[derive(Debug)]
 pub struct Compactor {
-    storage: Arc<dyn Storage>,
-    config: CompactorConfig,
+    storage: Weak<dyn Storage>,
     previous: Option<Revision>,
 }
 
 impl Compactor {
-    /// A compactor for `storage`.
-    pub fn new(storage: Arc<dyn Storage>, config: CompactorConfig) -> Self {
+    /// A compactor for `storage`; it holds only a weak reference.
+    pub fn new(storage: &Arc<dyn Storage>) -> Self {
         Self {
-            storage,
-            config,
+            storage: Arc::downgrade(storage),
             previous: None,
         }
     }
 
+    /// Starts compacting every `config.interval` (unless it is zero). The task ends at the
+    /// first tick after the last strong reference to the store is dropped.
+    pub fn spawn(storage: &Arc<dyn Storage>, config: CompactorConfig) {
+        if config.interval.is_zero() {
+            return;
+        }
+        let compactor = Self::new(storage);
+        tokio::spawn(compactor.run(config.interval));
+    }
+
     /// One tick: compact to the revision seen at the previous tick, remember the current.
-    pub async fn tick(&mut self) {
+    /// Returns false once the store is gone.
+    pub async fn tick(&mut self) -> bool {
+        let Some(storage) = self.storage.upgrade() else {
+            return false;
+        };
         if let Some(target) = self.previous {
-            match self.storage.compact(target).await {
+            match storage.compact(target).await {
                 Ok(()) => tracing::debug!(revision = target, "compacted"),
                 Err(err) => tracing::warn!(error = %err, revision = target, "compaction failed"),
             }
         }
-        match self.storage.current_revision().await {
+        match storage.current_revision().await {
             Ok(rev) => self.previous = Some(rev),
             Err(err) => tracing::warn!(error = %err, "compactor cannot read the revision"),
         }
+        true
     }
 
-    /// Ticks every interval until `shutdown` is cancelled.
-    pub async fn run(mut self, shutdown: CancellationToken) {
-        let mut ticker = tokio::time::interval(self.config.interval);
+    async fn run(mut self, interval: Duration) {
+        let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                _ = ticker.tick() => self.tick().await,
+            ticker.tick().await;
+            if !self.tick().await {
+                return;
             }
         }
     }
@@ -89,7 +100,7 @@ mod tests {
             .await
             .unwrap();
         let mut rev = store.create(key, Bytes::from("0")).await.unwrap();
-        let mut compactor = Compactor::new(store.clone(), CompactorConfig::default());
+        let mut compactor = Compactor::new(&store);
 
         compactor.tick().await; // remembers `rev`, compacts nothing yet
         assert_eq!(store.compacted_revision().await.unwrap(), 0);
@@ -121,20 +132,36 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn run_stops_when_cancelled() {
+    async fn spawned_compactor_compacts_and_stops_with_the_store() {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Storage> =
             Arc::new(SqliteStorage::open(SqliteConfig::new(dir.path().join("s.db"))).unwrap());
-        let config = CompactorConfig {
-            interval: Duration::from_millis(10),
-        };
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(Compactor::new(store, config).run(shutdown.clone()));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(5), task)
-            .await
-            .expect("the compactor stops promptly")
-            .unwrap();
+        let key = "/registry/leases/ns/l";
+        let mut rev = store.create(key, Bytes::from("0")).await.unwrap();
+        Compactor::spawn(
+            &store,
+            CompactorConfig {
+                interval: Duration::from_millis(20),
+            },
+        );
+        // Keep writing; within a bounded time the background task must have compacted.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while store.compacted_revision().await.unwrap() == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no compaction happened"
+            );
+            rev = store
+                .update(key, rev, Bytes::from(rev.to_string()))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let mut compactor = Compactor::new(&store);
+        drop(store);
+        assert!(
+            !compactor.tick().await,
+            "a compactor outliving its store stops"
+        );
     }
 }

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use futures::Stream;
 
 pub use compactor::{Compactor, CompactorConfig};
-pub use url::{DEFAULT_DB_FILE, StorageUrl, open};
+pub use url::{Backend, DEFAULT_DB_FILE, StorageUrl, open};
 
 /// A revision of the whole store: strictly increasing, one per successful write.
 pub type Revision = i64;

@@ -3,18 +3,31 @@
 //! - `sqlite://PATH[?sync=full|normal]` — the embedded store in the file PATH (relative
 //!   paths are relative to the working directory).
 //! - `etcd://HOST:PORT[,HOST:PORT…][?timeout=5s&retries=4]` — etcd v3 over plain HTTP.
+//!
+//! Both take `compaction=DURATION` (default `5m`, `0` turns it off): how often the store is
+//! compacted automatically.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::compactor::{Compactor, CompactorConfig};
 use super::etcd::{EtcdConfig, EtcdStorage};
 use super::sqlite::{Durability, SqliteConfig, SqliteStorage};
 use super::{Storage, StorageError};
 
 /// A parsed storage URL.
 #[derive(Debug, Clone)]
-pub enum StorageUrl {
+pub struct StorageUrl {
+    /// Which backend, with its settings.
+    pub backend: Backend,
+    /// Automatic compaction.
+    pub compaction: CompactorConfig,
+}
+
+/// A backend and its settings.
+#[derive(Debug, Clone)]
+pub enum Backend {
     /// The embedded store.
     Sqlite(SqliteConfig),
     /// An etcd cluster.
@@ -27,7 +40,11 @@ pub const DEFAULT_DB_FILE: &str = "state.db";
 impl StorageUrl {
     /// The default: the embedded store in `DATA_DIR/state.db`.
     pub fn default_for(data_dir: &Path) -> Self {
-        Self::Sqlite(SqliteConfig::new(data_dir.join(DEFAULT_DB_FILE)))
+        let backend = Backend::Sqlite(SqliteConfig::new(data_dir.join(DEFAULT_DB_FILE)));
+        Self {
+            backend,
+            compaction: CompactorConfig::default(),
+        }
     }
 
     /// Parses a URL; errors name the URL and what is wrong.
@@ -40,7 +57,28 @@ impl StorageUrl {
             .split_once("://")
             .ok_or_else(|| invalid("expected SCHEME://…".into()))?;
         let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let params = parse_query(query).map_err(invalid)?;
+        let mut params = parse_query(query).map_err(invalid)?;
+        let mut compaction = CompactorConfig::default();
+        if let Some(i) = params.iter().position(|(name, _)| *name == "compaction") {
+            compaction.interval = parse_duration(params.remove(i).1).map_err(invalid)?;
+        }
+        let backend = Self::parse_backend(url, scheme, location, params)?;
+        Ok(Self {
+            backend,
+            compaction,
+        })
+    }
+
+    fn parse_backend(
+        url: &str,
+        scheme: &str,
+        location: &str,
+        params: Vec<(&str, &str)>,
+    ) -> Result<Backend, StorageError> {
+        let invalid = |reason: String| StorageError::InvalidUrl {
+            url: url.to_owned(),
+            reason,
+        };
         match scheme {
             "sqlite" => {
                 if location.is_empty() {
@@ -59,7 +97,7 @@ impl StorageUrl {
                         (other, _) => return Err(invalid(format!("unknown parameter {other:?}"))),
                     }
                 }
-                Ok(Self::Sqlite(config))
+                Ok(Backend::Sqlite(config))
             }
             "etcd" => {
                 let endpoints: Vec<String> = location
@@ -90,7 +128,7 @@ impl StorageUrl {
                         other => return Err(invalid(format!("unknown parameter {other:?}"))),
                     }
                 }
-                Ok(Self::Etcd(config))
+                Ok(Backend::Etcd(config))
             }
             other => Err(invalid(format!(
                 "unknown scheme {other:?}; use sqlite:// or etcd://"
@@ -127,19 +165,21 @@ fn parse_duration(value: &str) -> Result<Duration, String> {
     }
 }
 
-/// Opens the backend a URL names.
+/// Opens the backend a URL names and starts its automatic compaction.
 pub async fn open(url: &StorageUrl) -> Result<Arc<dyn Storage>, StorageError> {
-    match url {
-        StorageUrl::Sqlite(config) => {
+    let storage: Arc<dyn Storage> = match &url.backend {
+        Backend::Sqlite(config) => {
             let config = config.clone();
             // Opening checks the file and may read it: keep that off the async workers.
             let storage = tokio::task::spawn_blocking(move || SqliteStorage::open(config))
                 .await
                 .map_err(|e| StorageError::Internal(format!("open task failed: {e}")))??;
-            Ok(Arc::new(storage))
+            Arc::new(storage)
         }
-        StorageUrl::Etcd(config) => Ok(Arc::new(EtcdStorage::connect(config.clone()).await?)),
-    }
+        Backend::Etcd(config) => Arc::new(EtcdStorage::connect(config.clone()).await?),
+    };
+    Compactor::spawn(&storage, url.compaction);
+    Ok(storage)
 }
 
 #[cfg(test)]
@@ -148,9 +188,9 @@ mod tests {
 
     #[test]
     fn parses_sqlite_urls() {
-        let StorageUrl::Sqlite(c) =
-            StorageUrl::parse("sqlite:///var/lib/k/state.db?sync=normal").unwrap()
-        else {
+        let url = StorageUrl::parse("sqlite:///var/lib/k/state.db?sync=normal").unwrap();
+        assert_eq!(url.compaction, CompactorConfig::default());
+        let Backend::Sqlite(c) = url.backend else {
             panic!("not sqlite");
         };
         assert_eq!(c.path, PathBuf::from("/var/lib/k/state.db"));
@@ -161,10 +201,10 @@ mod tests {
 
     #[test]
     fn parses_etcd_urls() {
-        let StorageUrl::Etcd(c) =
-            StorageUrl::parse("etcd://127.0.0.1:2379,127.0.0.1:2380?timeout=500ms&retries=2")
-                .unwrap()
-        else {
+        let url = "etcd://127.0.0.1:2379,127.0.0.1:2380?timeout=500ms&compaction=0&retries=2";
+        let url = StorageUrl::parse(url).unwrap();
+        assert!(url.compaction.interval.is_zero());
+        let Backend::Etcd(c) = url.backend else {
             panic!("not etcd");
         };
         assert_eq!(c.endpoints, ["127.0.0.1:2379", "127.0.0.1:2380"]);
