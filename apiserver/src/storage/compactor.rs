@@ -88,11 +88,15 @@ mod tests {
     use crate::storage::StorageError;
     use crate::storage::sqlite::{SqliteConfig, SqliteStorage};
 
+    fn temp_store() -> (tempfile::TempDir, Arc<dyn Storage>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStorage::open(SqliteConfig::new(dir.path().join("s.db"))).unwrap();
+        (dir, Arc::new(store))
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn each_tick_compacts_to_the_previous_ticks_revision() {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Storage> =
-            Arc::new(SqliteStorage::open(SqliteConfig::new(dir.path().join("s.db"))).unwrap());
+        let (_dir, store) = temp_store();
         let key = "/registry/configmaps/ns/c";
         // Revision 0 means "now" to a watch: keep every revision used below above it.
         store
@@ -133,9 +137,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn spawned_compactor_compacts_and_stops_with_the_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Storage> =
-            Arc::new(SqliteStorage::open(SqliteConfig::new(dir.path().join("s.db"))).unwrap());
+        let (_dir, store) = temp_store();
         let key = "/registry/leases/ns/l";
         let mut rev = store.create(key, Bytes::from("0")).await.unwrap();
         Compactor::spawn(
