@@ -3,9 +3,9 @@
 # Idempotent: it installs only what is missing and does nothing when everything is there.
 set -euo pipefail
 
-# protoc builds etcd-client's bindings; etcd-server/etcd-client are the real etcd the
+# protoc builds etcd-client's bindings (libprotobuf-dev ships the google/protobuf/*.proto it imports); etcd-server/etcd-client are the real etcd the
 # tests and benchmarks start on loopback.
-packages=(protobuf-compiler etcd-server etcd-client)
+packages=(protobuf-compiler libprotobuf-dev etcd-server etcd-client)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -1,8 +1,21 @@
 //! The Keelson API server: the Kubernetes REST API over a pluggable storage layer.
 //!
-//! Today this crate holds the [`storage`] layer — one trait with the contract
-//! kube-apiserver's storage gives, and its two backends (embedded SQLite, etcd v3). It is
-//! the only crate that touches storage; every other component reaches the cluster through
-//! the HTTP API this crate will serve.
+//! [`storage`] is the contract kube-apiserver's storage gives, with two backends (embedded
+//! SQLite, etcd v3); this crate is the only one that touches it. [`registry`] declares
+//! every served resource once; [`api`] serves them over HTTP from per-resource watch
+//! caches ([`cache`]) with upstream's semantics, so real kubectl and kube-rs clients work
+//! unmodified.
 
+pub mod api;
+pub mod cache;
+pub mod convert;
+pub mod discovery;
+pub mod metrics;
+pub mod object;
+pub mod openapi;
+pub mod patch;
+pub mod registry;
+pub mod selector;
+pub mod server;
 pub mod storage;
+pub mod table;

@@ -2,6 +2,7 @@
 //! `keelson up` (the whole cluster in one process), or one component per process:
 //! `apiserver`, `scheduler`, `controllers`, `kubelet`, `proxy`.
 
+mod apiserver;
 mod logging;
 
 use std::process::ExitCode;
@@ -31,7 +32,7 @@ enum Command {
     /// Run a whole cluster in one process: apiserver, scheduler, controllers, kubelets.
     Up(Pending),
     /// Serve the Kubernetes API over a storage backend.
-    Apiserver(Pending),
+    Apiserver(apiserver::Args),
     /// Bind pending pods to nodes.
     Scheduler(Pending),
     /// Run the controllers that reconcile toward desired state.
@@ -53,7 +54,7 @@ impl Command {
     fn name_and_issue(&self) -> (&'static str, &'static str) {
         match self {
             Self::Up(_) => ("up", "the kubelet and `keelson up` issue"),
-            Self::Apiserver(_) => ("apiserver", "the API server issue"),
+            Self::Apiserver(_) => ("apiserver", "-"),
             Self::Scheduler(_) => ("scheduler", "the scheduler issue"),
             Self::Controllers(_) => ("controllers", "the controllers issue"),
             Self::Kubelet(_) => ("kubelet", "the kubelet issue"),
@@ -76,8 +77,36 @@ fn main() -> ExitCode {
         eprintln!("keelson: cannot set up logging: {err:#}");
         return ExitCode::from(EXIT_USAGE);
     }
+    if let Command::Apiserver(args) = &cli.command {
+        let config = match args.config() {
+            Ok(c) => c,
+            Err(err) => {
+                eprintln!("keelson apiserver: {err:#}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        };
+        return run_async("apiserver", apiserver::run(config));
+    }
     let (name, issue) = cli.command.name_and_issue();
     tracing::debug!(command = name, "refusing a component that is not built yet");
     eprintln!("keelson {name}: not built yet; it arrives with {issue}.");
     ExitCode::from(EXIT_USAGE)
+}
+
+/// Runs a component's future on a multi-threaded runtime; errors exit 1 with their chain.
+fn run_async(name: &str, fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("keelson {name}: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("keelson {name}: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

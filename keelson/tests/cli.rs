@@ -16,7 +16,6 @@ fn keelson(args: &[&str]) -> Output {
 fn components_not_built_yet_exit_64_saying_so() {
     for component in [
         "up",
-        "apiserver",
         "scheduler",
         "controllers",
         "kubelet",
@@ -60,4 +59,15 @@ fn json_logs_are_one_object_per_line() {
     let value: serde_json::Value = serde_json::from_str(json_line).unwrap();
     assert_eq!(value["level"], "DEBUG");
     assert_eq!(value["fields"]["command"], "proxy");
+}
+
+#[test]
+fn apiserver_refuses_plain_http_off_loopback() {
+    let out = keelson(&["apiserver", "--listen", "0.0.0.0:6443"]);
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refusing to serve plain HTTP on 0.0.0.0:6443"), "{stderr}");
+    let out = keelson(&["apiserver", "--storage", "bogus://x"]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--storage"));
 }

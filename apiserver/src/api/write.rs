@@ -1,0 +1,369 @@
+//! create and update, and the update path patches and subresources share.
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::error::{ApiError, ApiResult, Cause};
+use super::read::{current, object_key};
+use super::{Ctx, body, respond};
+use crate::object;
+use crate::registry::ResourceDef;
+use crate::storage::{Revision, StorageError, keys};
+
+/// POST: create an object.
+pub(crate) async fn create(ctx: Ctx, req: Body) -> ApiResult<Response> {
+    let bytes = body::read(&ctx, req).await?;
+    let decoded = body::decode_object(&ctx, &bytes, ctx.target.def)?;
+    let (obj, code) = create_value(&ctx, decoded.value).await?;
+    let served = respond::served(ctx.target.def, obj);
+    Ok(respond::object(&ctx, code, &served, &decoded.warnings))
+}
+
+/// Creates `value` (served form, fields already validated); returns the stored result in
+/// stored form and the status code.
+pub(crate) async fn create_value(ctx: &Ctx, mut value: Value) -> ApiResult<(Value, StatusCode)> {
+    let def = ctx.target.def;
+    body::check_type(def, &mut value)?;
+    let owner = stored_owner(def);
+    let mut value = to_stored(def, value);
+    let namespace = ctx.target.namespace.clone();
+    if let Some(ns) = &namespace {
+        let given = object::namespace(&value);
+        if !given.is_empty() && given != ns {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        object::set_meta(&mut value, "namespace", Value::String(ns.clone()));
+        check_namespace(ctx, ns).await?;
+    } else {
+        object::set_meta(&mut value, "namespace", Value::Null);
+    }
+    let generate = object::meta_str(&value, "generateName").map(str::to_owned);
+    let given_name = object::name(&value).to_owned();
+    if given_name.is_empty() && generate.as_deref().unwrap_or("").is_empty() {
+        return Err(ApiError::invalid(
+            def,
+            "",
+            vec![Cause {
+                reason: "FieldValueRequired",
+                message: "Required value: name or generateName is required".into(),
+                field: "metadata.name".into(),
+            }],
+        ));
+    }
+    prepare_create(owner, &mut value);
+    let value = normalize(def, owner, value)?;
+    for attempt in 0..5 {
+        let mut candidate = value.clone();
+        let name = if given_name.is_empty() {
+            let name = format!("{}{}", generate.as_deref().unwrap_or(""), random_suffix());
+            object::set_meta(&mut candidate, "name", Value::String(name.clone()));
+            name
+        } else {
+            given_name.clone()
+        };
+        check_name(def, &name)?;
+        if ctx.query.dry_run {
+            return Ok((candidate, StatusCode::CREATED));
+        }
+        let key = keys::object_key(def.storage_prefix, namespace.as_deref(), &name);
+        match ctx
+            .state
+            .storage()
+            .create(&key, object::to_stored_bytes(&candidate).into())
+            .await
+        {
+            Ok(rev) => {
+                object::set_meta(&mut candidate, "resourceVersion", Value::String(rev.to_string()));
+                return Ok((candidate, StatusCode::CREATED));
+            }
+            Err(StorageError::AlreadyExists { .. }) if given_name.is_empty() && attempt < 4 => {}
+            Err(e) => return Err(ApiError::from_storage(e, def, &name)),
+        }
+    }
+    Err(ApiError::already_exists(def, &given_name))
+}
+
+/// The registry entry that owns the stored form of `def`.
+pub(crate) fn stored_owner(def: &'static ResourceDef) -> &'static ResourceDef {
+    if def.conversion.is_none() {
+        return def;
+    }
+    crate::registry::storage_owners()
+        .find(|o| o.storage_prefix == def.storage_prefix)
+        .unwrap_or(def)
+}
+
+/// Converts a served-form object to the stored form.
+pub(crate) fn to_stored(def: &ResourceDef, value: Value) -> Value {
+    match def.conversion {
+        Some(c) => (c.to_stored)(value),
+        None => value,
+    }
+}
+
+/// Typed round trip of a stored-form object of `owner` (types checked, unknown fields
+/// dropped), with upstream's "cannot be handled" message on failure.
+pub(crate) fn normalize(def: &ResourceDef, owner: &ResourceDef, value: Value) -> ApiResult<Value> {
+    (owner.normalize)(value).map_err(|e| {
+        ApiError::bad_request(format!(
+            "{} in version \"{}\" cannot be handled as a {}: {e}",
+            def.kind, def.version, def.kind
+        ))
+    })
+}
+
+const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+fn random_suffix() -> String {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    bytes[..5]
+        .iter()
+        .map(|b| SUFFIX_ALPHABET[usize::from(*b) % SUFFIX_ALPHABET.len()] as char)
+        .collect()
+}
+
+/// Names must be usable as a path segment (the full per-kind rules come with validation).
+fn check_name(def: &ResourceDef, name: &str) -> ApiResult<()> {
+    let bad = if name == "." || name == ".." {
+        Some(format!("may not be '{name}'"))
+    } else if name.contains('/') || name.contains('%') {
+        Some("may not contain '/' or '%'".to_owned())
+    } else if name.len() > 253 {
+        Some("must be no more than 253 characters".to_owned())
+    } else {
+        None
+    };
+    match bad {
+        Some(message) => Err(ApiError::invalid(
+            def,
+            name,
+            vec![Cause {
+                reason: "FieldValueInvalid",
+                message: format!("Invalid value: \"{name}\": {message}"),
+                field: "metadata.name".into(),
+            }],
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A namespaced create needs its namespace to exist and not be terminating.
+async fn check_namespace(ctx: &Ctx, ns: &str) -> ApiResult<()> {
+    let Some(ns_def) = crate::registry::find("", "v1", "namespaces") else {
+        return Ok(());
+    };
+    let key = keys::object_key(ns_def.storage_prefix, None, ns);
+    match ctx.state.storage().get(&key).await {
+        Ok(kv) => {
+            let obj: Value = serde_json::from_slice(&kv.value).unwrap_or(Value::Null);
+            if obj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
+                || object::is_deleting(&obj)
+            {
+                let mut e = ApiError::bad_request(format!(
+                    "unable to create new content in namespace {ns} because it is being terminated"
+                ));
+                e.code = 403;
+                e.reason = "Forbidden";
+                return Err(e);
+            }
+            Ok(())
+        }
+        Err(StorageError::NotFound { .. }) => Err(ApiError::not_found(ns_def, ns)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Server-set metadata and status of a new object.
+fn prepare_create(def: &ResourceDef, value: &mut Value) {
+    let meta = object::metadata_mut(value);
+    for f in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+        meta.remove(f);
+    }
+    meta.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+    meta.insert("creationTimestamp".into(), Value::String(object::now_rfc3339()));
+    if def.has_generation {
+        meta.insert("generation".into(), json!(1));
+    } else {
+        meta.remove("generation");
+    }
+    match def.kind {
+        "Pod" => value["status"] = json!({"phase": "Pending"}),
+        "Namespace" => {
+            value["status"] = json!({"phase": "Active"});
+            if value.pointer("/spec/finalizers").is_none() {
+                value["spec"] = json!({"finalizers": ["kubernetes"]});
+            }
+        }
+        "Node" | "Event" => {}
+        _ if def.status_subresource => {
+            if let Some(m) = value.as_object_mut() {
+                m.remove("status");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Which part of an object a write may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// The main resource: everything but status (for kinds with a status subresource).
+    Main,
+    /// `/status`: only status.
+    Status,
+    /// `namespaces/<name>/finalize`: only `spec.finalizers`.
+    Finalize,
+}
+
+/// The object to store when `new` replaces `old` (both stored form): server-owned metadata
+/// is kept, the part outside `part` is taken from `old`, and generation bumps on spec
+/// changes.
+pub(crate) fn merge_update(def: &ResourceDef, old: &Value, mut new: Value, part: Part) -> Value {
+    if part == Part::Finalize {
+        let mut out = old.clone();
+        let finalizers = new.pointer("/spec/finalizers").cloned().unwrap_or(Value::Null);
+        if !out.get("spec").is_some_and(Value::is_object) {
+            out["spec"] = json!({});
+        }
+        out["spec"]["finalizers"] = finalizers;
+        return out;
+    }
+    if part == Part::Status {
+        let mut out = old.clone();
+        match new.get_mut("status").map(Value::take) {
+            Some(status) => out["status"] = status,
+            None => {
+                if let Some(m) = out.as_object_mut() {
+                    m.remove("status");
+                }
+            }
+        }
+        return out;
+    }
+    for f in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace", "name", "generation"] {
+        let value = old.get("metadata").and_then(|m| m.get(f)).cloned().unwrap_or(Value::Null);
+        object::set_meta(&mut new, f, value);
+    }
+    if def.status_subresource {
+        match old.get("status") {
+            Some(s) => new["status"] = s.clone(),
+            None => {
+                if let Some(m) = new.as_object_mut() {
+                    m.remove("status");
+                }
+            }
+        }
+    }
+    if def.has_generation && object::spec_part(old) != object::spec_part(&new) {
+        let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+        object::set_meta(&mut new, "generation", json!(generation + 1));
+    }
+    new
+}
+
+/// Outcome of [`store_update`].
+pub(crate) struct Stored {
+    /// The object now stored (stored form, resourceVersion set), or the last state of an
+    /// object the update finalized away.
+    pub(crate) value: Value,
+}
+
+/// Writes `new` over the object at `expected` revision. An update that leaves a deleting
+/// object without finalizers deletes it. A no-op update writes nothing.
+pub(crate) async fn store_update(
+    ctx: &Ctx,
+    key: &str,
+    old: &Value,
+    expected: Revision,
+    mut new: Value,
+) -> Result<Stored, StorageError> {
+    object::set_meta(&mut new, "resourceVersion", Value::String(expected.to_string()));
+    if &new == old || ctx.query.dry_run {
+        return Ok(Stored { value: new });
+    }
+    let rev = ctx
+        .state
+        .storage()
+        .update(key, expected, object::to_stored_bytes(&new).into())
+        .await?;
+    object::set_meta(&mut new, "resourceVersion", Value::String(rev.to_string()));
+    let def = ctx.target.def;
+    let pod_waits_for_kubelet = def.kind == "Pod"
+        && new
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .is_some_and(|g| g > 0);
+    if object::is_deleting(&new) && object::finalizers(&new).is_empty() && !pod_waits_for_kubelet {
+        let preconditions = crate::storage::DeletePreconditions { revision: Some(rev) };
+        match ctx.state.storage().delete(key, preconditions).await {
+            Ok(kv) => object::set_meta(&mut new, "resourceVersion", Value::String(kv.mod_revision.to_string())),
+            Err(StorageError::NotFound { .. } | StorageError::Conflict { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Stored { value: new })
+}
+
+/// Kinds upstream lets PUT create (`AllowCreateOnUpdate`).
+fn create_on_update(def: &ResourceDef) -> bool {
+    matches!(def.kind, "Endpoints" | "Event" | "Lease" | "EndpointSlice")
+}
+
+/// PUT: replace an object (or a subresource part of it).
+pub(crate) async fn update(ctx: Ctx, req: Body) -> ApiResult<Response> {
+    update_part(ctx, req, Part::Main).await
+}
+
+/// PUT of the main resource or `/status`.
+pub(crate) async fn update_part(ctx: Ctx, req: Body, part: Part) -> ApiResult<Response> {
+    let def = ctx.target.def;
+    let name = ctx.target.name.clone().unwrap_or_default();
+    let bytes = body::read(&ctx, req).await?;
+    let decoded = body::decode_object(&ctx, &bytes, def)?;
+    let mut value = decoded.value;
+    body::check_type(def, &mut value)?;
+    let body_name = object::name(&value);
+    if !body_name.is_empty() && body_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    if let Some(ns) = &ctx.target.namespace {
+        let given = object::namespace(&value);
+        if !given.is_empty() && given != ns {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+    }
+    let precondition = object::resource_version(&value);
+    if object::meta_str(&value, "resourceVersion").is_some_and(|s| !s.is_empty()) && precondition.is_none() {
+        return Err(ApiError::bad_request("metadata.resourceVersion: Invalid value: must be an integer"));
+    }
+    let (old, old_rev) = match current(&ctx).await {
+        Ok(found) => found,
+        Err(e) if e.code == 404 && create_on_update(def) && part == Part::Main => {
+            object::set_meta(&mut value, "name", Value::String(name.clone()));
+            let (obj, code) = create_value(&ctx, value).await?;
+            let served = respond::served(def, obj);
+            return Ok(respond::object(&ctx, code, &served, &decoded.warnings));
+        }
+        Err(e) => return Err(e),
+    };
+    if precondition.is_some_and(|rv| rv != old_rev) {
+        return Err(ApiError::conflict_modified(def, &name));
+    }
+    let owner = stored_owner(def);
+    let stored_new = to_stored(def, value);
+    let merged = merge_update(owner, &old, stored_new, part);
+    let merged = normalize(def, owner, merged)?;
+    let stored = store_update(&ctx, &object_key(&ctx), &old, old_rev, merged)
+        .await
+        .map_err(|e| ApiError::from_storage(e, def, &name))?;
+    let served = respond::served(def, stored.value);
+    Ok(respond::object(&ctx, StatusCode::OK, &served, &decoded.warnings))
+}

@@ -1,0 +1,247 @@
+//! The watch cache: every read and watch is served from memory, fed by ONE storage watch
+//! over the whole `/registry/` tree, however many clients there are.
+//!
+//! At start the cache lists the tree at one revision, then follows the storage watch from
+//! there and routes each event to the cache of its resource. A global progress counter
+//! says which revision has been applied everywhere, so a consistent read ("resourceVersion
+//! unset") asks storage for its current revision and waits until the cache has reached it.
+
+mod object;
+mod resource;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::watch;
+
+pub use object::{CacheEvent, CachedObject, Filter};
+pub use resource::{Page, ResourceCache, TooOld, WatchStart};
+
+use crate::registry::{self, ResourceDef};
+use crate::storage::{self, ListOptions, Revision, Storage, StorageError, keys};
+
+/// Watch cache settings.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// Events kept per resource for watches and paginated lists from recent revisions.
+    pub history: usize,
+    /// How long a consistent read waits for the cache to catch up before failing.
+    pub catch_up_timeout: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            history: 10_000,
+            catch_up_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// All resource caches and the one storage watch that feeds them.
+#[derive(Debug)]
+pub struct Caches {
+    storage: Arc<dyn Storage>,
+    by_prefix: HashMap<&'static str, Arc<ResourceCache>>,
+    progress: watch::Sender<Revision>,
+    config: CacheConfig,
+}
+
+const LIST_PAGE: usize = 5_000;
+
+impl Caches {
+    /// Lists the store, fills every cache and starts following the storage watch. The
+    /// follower stops when `shutdown` fires or every handle is dropped.
+    pub async fn start(
+        storage: Arc<dyn Storage>,
+        config: CacheConfig,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Arc<Self>, StorageError> {
+        let by_prefix = registry::storage_owners()
+            .map(|def| {
+                (
+                    def.storage_prefix,
+                    Arc::new(ResourceCache::new(def, config.history)),
+                )
+            })
+            .collect();
+        let (progress, _) = watch::channel(0);
+        let caches = Arc::new(Self {
+            storage,
+            by_prefix,
+            progress,
+            config,
+        });
+        let revision = caches.relist().await?;
+        tokio::spawn(follow(Arc::downgrade(&caches), revision, shutdown));
+        Ok(caches)
+    }
+
+    /// Lists the whole tree at one revision and replaces every cache with it.
+    async fn relist(&self) -> Result<Revision, StorageError> {
+        let prefix = format!("{}/", keys::ROOT);
+        let mut by_cache: HashMap<&'static str, Vec<storage::KeyValue>> = HashMap::new();
+        let mut options = ListOptions {
+            limit: LIST_PAGE,
+            ..Default::default()
+        };
+        let revision = loop {
+            let page = self.storage.list(&prefix, options.clone()).await?;
+            for kv in page.items {
+                if let Some(cache) = self.route(&kv.key) {
+                    by_cache.entry(cache.def.storage_prefix).or_default().push(kv);
+                }
+            }
+            match page.continue_token {
+                Some(token) => options.continue_token = Some(token),
+                None => break page.revision,
+            }
+        };
+        for (prefix, cache) in &self.by_prefix {
+            cache.replace(by_cache.remove(prefix).unwrap_or_default(), revision);
+        }
+        self.progress.send_replace(revision);
+        Ok(revision)
+    }
+
+    /// The cache of the resource stored under `key`.
+    fn route(&self, key: &str) -> Option<&Arc<ResourceCache>> {
+        let rest = key.strip_prefix(keys::ROOT)?.strip_prefix('/')?;
+        let mut segments = rest.splitn(3, '/');
+        let first = segments.next()?;
+        if let Some(cache) = self.by_prefix.get(first) {
+            return Some(cache);
+        }
+        let second = segments.next()?;
+        let two = &rest[..first.len() + 1 + second.len()];
+        self.by_prefix.get(two)
+    }
+
+    /// The cache serving `def` (several entries may share one stored resource).
+    pub fn get(&self, def: &ResourceDef) -> Option<&Arc<ResourceCache>> {
+        self.by_prefix.get(def.storage_prefix)
+    }
+
+    /// The storage behind the cache.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// The revision applied to every cache.
+    pub fn progress(&self) -> Revision {
+        *self.progress.borrow()
+    }
+
+    /// A receiver of the global progress (bookmarks use it).
+    pub fn subscribe_progress(&self) -> watch::Receiver<Revision> {
+        self.progress.subscribe()
+    }
+
+    /// Waits until the cache has applied `revision`; false on timeout.
+    pub async fn wait_for(&self, revision: Revision) -> bool {
+        let mut rx = self.progress.subscribe();
+        let wait = rx.wait_for(|r| *r >= revision);
+        matches!(
+            tokio::time::timeout(self.config.catch_up_timeout, wait).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// The revision a consistent read is served at: storage's current revision, once the
+    /// cache has caught up with it.
+    pub async fn consistent_revision(&self) -> Result<Revision, StorageError> {
+        let current = self.storage.current_revision().await?;
+        if self.wait_for(current).await {
+            Ok(self.progress().max(current))
+        } else {
+            Err(StorageError::Timeout(self.config.catch_up_timeout))
+        }
+    }
+}
+
+/// Follows the storage watch, routing events; relists when the watch fails.
+async fn follow(
+    caches: std::sync::Weak<Caches>,
+    mut revision: Revision,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let prefix = format!("{}/", keys::ROOT);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let Some(strong) = caches.upgrade() else { return };
+        let stream = strong.storage.watch(&prefix, revision).await;
+        drop(strong);
+        let mut stream = match stream {
+            Ok(s) => s,
+            Err(err) => {
+                tracing::warn!(%err, revision, "watch cache: storage watch failed to start");
+                if !pause(&mut shutdown, &mut backoff).await {
+                    return;
+                }
+                revision = match relist(&caches).await {
+                    Some(r) => r,
+                    None => return,
+                };
+                continue;
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                next = stream.next() => next,
+                _ = shutdown.changed() => return,
+            };
+            let Some(strong) = caches.upgrade() else { return };
+            match next {
+                Some(Ok(event)) => {
+                    if let Some(cache) = strong.route(&event.kv.key) {
+                        cache.apply(&event);
+                    }
+                    revision = event.revision;
+                    strong.progress.send_replace(revision);
+                    backoff = Duration::from_millis(100);
+                }
+                Some(Err(err)) => {
+                    tracing::warn!(%err, revision, "watch cache: storage watch ended; relisting");
+                    break;
+                }
+                None => {
+                    tracing::warn!(revision, "watch cache: storage watch closed; relisting");
+                    break;
+                }
+            }
+        }
+        if !pause(&mut shutdown, &mut backoff).await {
+            return;
+        }
+        revision = match relist(&caches).await {
+            Some(r) => r,
+            None => return,
+        };
+    }
+}
+
+async fn relist(caches: &std::sync::Weak<Caches>) -> Option<Revision> {
+    loop {
+        let strong = caches.upgrade()?;
+        match strong.relist().await {
+            Ok(r) => return Some(r),
+            Err(err) => {
+                tracing::warn!(%err, "watch cache: relist failed; retrying");
+                drop(strong);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Sleeps for the backoff (doubling it, up to 5 s); false if shutdown came first.
+async fn pause(shutdown: &mut watch::Receiver<bool>, backoff: &mut Duration) -> bool {
+    let wait = *backoff;
+    *backoff = (*backoff * 2).min(Duration::from_secs(5));
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => true,
+        _ = shutdown.changed() => false,
+    }
+}

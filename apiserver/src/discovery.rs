@@ -1,0 +1,1 @@
+//! Discovery documents: legacy (`/api`, `/apis`, `/apis/<g>/<v>`) and aggregated v2.

@@ -1,0 +1,1 @@
+//! Prometheus metrics: requests by verb/resource/code, latency histograms, watches, storage operations.

@@ -1,0 +1,1 @@
+//! Strategic merge patch with merge keys from the upstream API definitions.

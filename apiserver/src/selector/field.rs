@@ -1,0 +1,1 @@
+//! Field selectors, as upstream parses and matches them.

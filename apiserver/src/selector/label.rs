@@ -1,0 +1,1 @@
+//! Label selectors, as upstream parses and matches them.

@@ -1,0 +1,11 @@
+//! API-level tests: a real server on a loopback port over the embedded store, driven with
+//! kube-rs exactly as controllers and users drive it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+mod support;
+
+mod crud;
+mod errors;
+mod subresources;
+mod watch;

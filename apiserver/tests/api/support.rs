@@ -1,0 +1,89 @@
+//! A server per test, and small helpers for raw requests.
+
+use std::time::Duration;
+
+use http_body_util::BodyExt as _;
+use keelson_apiserver::api::ApiConfig;
+use keelson_apiserver::cache::CacheConfig;
+use keelson_apiserver::server::{self, RunningServer, ServerConfig};
+use keelson_apiserver::storage::StorageUrl;
+use serde_json::Value;
+
+pub struct TestServer {
+    pub server: Option<RunningServer>,
+    pub client: kube::Client,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn config(dir: &std::path::Path) -> ServerConfig {
+    ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        storage: StorageUrl::default_for(dir),
+        api: ApiConfig {
+            bookmark_interval: Duration::from_millis(200),
+            ..ApiConfig::default()
+        },
+        cache: CacheConfig::default(),
+        drain_timeout: Duration::from_secs(2),
+    }
+}
+
+pub fn client_for(url: &str) -> kube::Client {
+    let config = kube::Config::new(url.parse().unwrap());
+    kube::Client::try_from(config).unwrap()
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|c| c).await
+    }
+
+    pub async fn start_with(tune: impl FnOnce(ServerConfig) -> ServerConfig) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let server = server::start(tune(config(dir.path()))).await.unwrap();
+        let client = client_for(&server.url());
+        Self { server: Some(server), client, dir }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.as_ref().unwrap().url()
+    }
+
+    /// A raw request: (status, headers, body as JSON or string).
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        accept: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, http::HeaderMap, Value) {
+        let mut req = http::Request::builder().method(method).uri(path);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        if let Some(a) = accept {
+            req = req.header("accept", a);
+        }
+        let req = req.body(kube::client::Body::from(body)).unwrap();
+        let resp = self.client.send(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, headers, value)
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let (s, _, v) = self.raw("GET", path, None, None, Vec::new()).await;
+        (s, v)
+    }
+
+    pub async fn send_json(&self, method: &str, path: &str, ct: &str, body: &Value) -> (u16, Value) {
+        let (s, _, v) = self
+            .raw(method, path, Some(ct), None, serde_json::to_vec(body).unwrap())
+            .await;
+        (s, v)
+    }
+}
