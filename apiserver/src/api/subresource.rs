@@ -223,10 +223,13 @@ pub(crate) async fn eviction(ctx: Ctx, req: Body) -> ApiResult<Response> {
 /// streaming work, not yet available.
 pub(crate) fn streaming(ctx: &Ctx) -> ApiError {
     let sub = ctx.target.subresource.map_or("", |s| s.name);
+    // 501, not 503: clients retry a 503, and waiting will not make this appear.
     let mut e = ApiError::unavailable(format!(
         "{}/{sub} is not yet available on this Keelson server: container streaming arrives with the kubelet streaming work",
         ctx.target.def.plural
     ));
+    e.code = 501;
+    e.reason = "NotImplemented";
     e.retry_after = None;
     e
 }

@@ -63,7 +63,7 @@ async fn media_types_and_methods() {
     let (s, _, v) = t.raw("POST", "/api/v1/namespaces/default/pods/x/log", None, None, vec![]).await;
     assert_eq!((s, v["reason"].as_str()), (405, Some("MethodNotAllowed")), "{v}");
     let (s, v) = t.get_json("/api/v1/namespaces/default/pods/x/log").await;
-    assert_eq!(s, 503, "{v}");
+    assert_eq!(s, 501, "{v}");
     assert!(v["message"].as_str().unwrap().contains("not yet available"));
     let (s, v) = t.get_json("/apis/nope/v1/things").await;
     assert_eq!((s, v["reason"].as_str()), (404, Some("NotFound")));

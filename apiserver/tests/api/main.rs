@@ -5,6 +5,7 @@
 
 mod support;
 
+mod controller;
 mod crud;
 mod errors;
 mod subresources;

@@ -9,13 +9,13 @@ use keelson_apiserver::server::{self, RunningServer, ServerConfig};
 use keelson_apiserver::storage::StorageUrl;
 use serde_json::Value;
 
-pub struct TestServer {
-    pub server: Option<RunningServer>,
-    pub client: kube::Client,
-    pub dir: tempfile::TempDir,
+pub(crate) struct TestServer {
+    pub(crate) server: Option<RunningServer>,
+    pub(crate) client: kube::Client,
+    pub(crate) dir: tempfile::TempDir,
 }
 
-pub fn config(dir: &std::path::Path) -> ServerConfig {
+pub(crate) fn config(dir: &std::path::Path) -> ServerConfig {
     ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         storage: StorageUrl::default_for(dir),
@@ -28,29 +28,29 @@ pub fn config(dir: &std::path::Path) -> ServerConfig {
     }
 }
 
-pub fn client_for(url: &str) -> kube::Client {
+pub(crate) fn client_for(url: &str) -> kube::Client {
     let config = kube::Config::new(url.parse().unwrap());
     kube::Client::try_from(config).unwrap()
 }
 
 impl TestServer {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::start_with(|c| c).await
     }
 
-    pub async fn start_with(tune: impl FnOnce(ServerConfig) -> ServerConfig) -> Self {
+    pub(crate) async fn start_with(tune: impl FnOnce(ServerConfig) -> ServerConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let server = server::start(tune(config(dir.path()))).await.unwrap();
         let client = client_for(&server.url());
         Self { server: Some(server), client, dir }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.server.as_ref().unwrap().url()
     }
 
     /// A raw request: (status, headers, body as JSON or string).
-    pub async fn raw(
+    pub(crate) async fn raw(
         &self,
         method: &str,
         path: &str,
@@ -75,12 +75,12 @@ impl TestServer {
         (status, headers, value)
     }
 
-    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn get_json(&self, path: &str) -> (u16, Value) {
         let (s, _, v) = self.raw("GET", path, None, None, Vec::new()).await;
         (s, v)
     }
 
-    pub async fn send_json(&self, method: &str, path: &str, ct: &str, body: &Value) -> (u16, Value) {
+    pub(crate) async fn send_json(&self, method: &str, path: &str, ct: &str, body: &Value) -> (u16, Value) {
         let (s, _, v) = self
             .raw(method, path, Some(ct), None, serde_json::to_vec(body).unwrap())
             .await;

@@ -77,7 +77,7 @@ async fn names_after(
     state: &mut BTreeSet<String>,
     until: impl Fn(&BTreeSet<String>) -> bool,
 ) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let mut buffer: Option<BTreeSet<String>> = None;
     while !until(state) {
         let next = tokio::time::timeout_at(deadline, stream.next()).await.expect("watcher stalled");
