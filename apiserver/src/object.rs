@@ -103,7 +103,9 @@ pub fn spec_part(obj: &Value) -> Map<String, Value> {
     obj.as_object()
         .map(|m| {
             m.iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind"))
+                .filter(|(k, _)| {
+                    !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind")
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         })
@@ -117,7 +119,8 @@ mod tests {
 
     #[test]
     fn accessors_read_and_write_metadata() {
-        let mut obj = json!({"metadata": {"name": "a", "labels": {"x": "1", "n": 2}, "finalizers": ["f"]}});
+        let mut obj =
+            json!({"metadata": {"name": "a", "labels": {"x": "1", "n": 2}, "finalizers": ["f"]}});
         assert_eq!(name(&obj), "a");
         assert_eq!(namespace(&obj), "");
         assert_eq!(labels(&obj).get("x").map(String::as_str), Some("1"));

@@ -233,7 +233,9 @@ pub static RESOURCES: &[ResourceDef] = &[
         namespaced: false,
         short_names: &["ns"],
         categories: &[],
-        verbs: &["create", "delete", "get", "list", "patch", "update", "watch"],
+        verbs: &[
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ],
         subresources: &[
             SubresourceDef {
                 name: "finalize",
@@ -265,7 +267,14 @@ pub static RESOURCES: &[ResourceDef] = &[
         short_names: &["no"],
         categories: &[],
         verbs: ALL_VERBS,
-        subresources: &[streaming("proxy", "NodeProxyOptions", &["create", "delete", "get", "patch", "update"]), status()],
+        subresources: &[
+            streaming(
+                "proxy",
+                "NodeProxyOptions",
+                &["create", "delete", "get", "patch", "update"],
+            ),
+            status(),
+        ],
         storage_prefix: "minions",
         has_generation: false,
         status_subresource: true,
@@ -306,8 +315,24 @@ pub static RESOURCES: &[ResourceDef] = &[
         namespaced: true,
         short_names: &["svc"],
         categories: &["all"],
-        verbs: &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
-        subresources: &[streaming("proxy", "ServiceProxyOptions", &["create", "delete", "get", "patch", "update"]), status()],
+        verbs: &[
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch",
+        ],
+        subresources: &[
+            streaming(
+                "proxy",
+                "ServiceProxyOptions",
+                &["create", "delete", "get", "patch", "update"],
+            ),
+            status(),
+        ],
         storage_prefix: "services/specs",
         has_generation: false,
         status_subresource: true,
@@ -666,7 +691,11 @@ mod tests {
             for b in storage_owners() {
                 if a.storage_prefix != b.storage_prefix {
                     let pa = format!("{}/", a.storage_prefix);
-                    assert!(!b.storage_prefix.starts_with(&pa), "{pa} vs {}", b.storage_prefix);
+                    assert!(
+                        !b.storage_prefix.starts_with(&pa),
+                        "{pa} vs {}",
+                        b.storage_prefix
+                    );
                 }
             }
         }
@@ -674,8 +703,14 @@ mod tests {
 
     #[test]
     fn lookups_find_entries_by_path_and_by_kind() {
-        assert_eq!(find("apps", "v1", "deployments").map(|r| r.kind), Some("Deployment"));
-        assert_eq!(find("", "v1", "nodes").map(|r| r.storage_prefix), Some("minions"));
+        assert_eq!(
+            find("apps", "v1", "deployments").map(|r| r.kind),
+            Some("Deployment")
+        );
+        assert_eq!(
+            find("", "v1", "nodes").map(|r| r.storage_prefix),
+            Some("minions")
+        );
         assert!(find("apps", "v2", "deployments").is_none());
         assert_eq!(
             find_kind("events.k8s.io/v1", "Event").map(|r| r.group),

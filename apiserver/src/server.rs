@@ -14,7 +14,8 @@ use crate::cache::{CacheConfig, Caches};
 use crate::storage::{self, Storage, StorageError, StorageUrl, keys};
 
 /// Namespaces every cluster has.
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Everything the API server needs to start.
 #[derive(Debug, Clone)]
@@ -104,7 +105,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     if !config.listen.ip().is_loopback() {
         return Err(ServerError::NotLoopback(config.listen));
     }
-    let storage = storage::open(&config.storage).await?;
+    let storage: Arc<dyn Storage> =
+        Arc::new(storage::Metered(storage::open(&config.storage).await?));
     start_with_storage(config, storage).await
 }
 
@@ -118,10 +120,14 @@ pub async fn start_with_storage(
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| ServerError::Bind { addr: config.listen, source })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| ServerError::Bind { addr: config.listen, source })?;
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.listen,
+        source,
+    })?;
     config.api.advertise_address = addr.to_string();
     let (shutdown, shutdown_rx) = watch::channel(false);
     ensure_namespaces(storage.as_ref()).await?;
@@ -145,13 +151,21 @@ pub async fn start_with_storage(
         match tokio::time::timeout(drain, serve).await {
             Ok(r) => r.map_err(ServerError::Serve),
             Err(_) => {
-                tracing::warn!(?drain, "requests still running after the drain timeout; stopping anyway");
+                tracing::warn!(
+                    ?drain,
+                    "requests still running after the drain timeout; stopping anyway"
+                );
                 Ok(())
             }
         }
     });
     tracing::info!(%addr, "API server listening");
-    Ok(RunningServer { addr, shutdown, task, storage })
+    Ok(RunningServer {
+        addr,
+        shutdown,
+        task,
+        storage,
+    })
 }
 
 use std::future::IntoFuture as _;
@@ -172,7 +186,10 @@ async fn ensure_namespaces(storage: &dyn Storage) -> Result<(), StorageError> {
             "spec": {"finalizers": ["kubernetes"]},
             "status": {"phase": "Active"},
         });
-        match storage.create(&key, serde_json::to_vec(&obj).unwrap_or_default().into()).await {
+        match storage
+            .create(&key, serde_json::to_vec(&obj).unwrap_or_default().into())
+            .await
+        {
             Ok(_) | Err(StorageError::AlreadyExists { .. }) => {}
             Err(e) => return Err(e),
         }

@@ -44,15 +44,21 @@ pub(crate) struct Decoded {
 pub(crate) fn parse(ctx: &Ctx, bytes: &[u8]) -> ApiResult<(Value, Vec<String>)> {
     let media = request::content_type(&ctx.headers);
     match media.as_str() {
-        "application/json" | "*/*" | "application/merge-patch+json" | "application/json-patch+json" | "application/strategic-merge-patch+json" => {
-            crate::openapi::parse_with_duplicates(bytes)
-                .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
-        }
-        "application/yaml" | "application/x-yaml" | "text/yaml" | "application/apply-patch+yaml" => {
+        "application/json"
+        | "*/*"
+        | "application/merge-patch+json"
+        | "application/json-patch+json"
+        | "application/strategic-merge-patch+json" => crate::openapi::parse_with_duplicates(bytes)
+            .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}"))),
+        "application/yaml"
+        | "application/x-yaml"
+        | "text/yaml"
+        | "application/apply-patch+yaml" => {
             let text = std::str::from_utf8(bytes)
                 .map_err(|_| ApiError::bad_request("the request body is not valid UTF-8 YAML"))?;
-            let value: Value = serde_saphyr::from_str(text)
-                .map_err(|e| ApiError::bad_request(format!("the request body is not valid YAML: {e}")))?;
+            let value: Value = serde_saphyr::from_str(text).map_err(|e| {
+                ApiError::bad_request(format!("the request body is not valid YAML: {e}"))
+            })?;
             Ok((value, Vec::new()))
         }
         "application/vnd.kubernetes.protobuf" => Err(ApiError::unsupported_media_type(
@@ -107,7 +113,10 @@ pub(crate) fn field_problems(
 /// Checks `apiVersion`/`kind` of a body against the resource, filling them when absent.
 pub(crate) fn check_type(def: &ResourceDef, value: &mut Value) -> ApiResult<()> {
     let expected = def.api_version();
-    let api_version = value.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let api_version = value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if !api_version.is_empty() && api_version != expected {
         return Err(ApiError::bad_request(format!(
             "the API version in the data ({api_version}) does not match the expected API version ({expected})"

@@ -48,9 +48,10 @@ pub(crate) async fn options(ctx: &Ctx, req: Body) -> ApiResult<DeleteOptions> {
 
 fn from_value(o: &mut DeleteOptions, v: &Value) -> ApiResult<()> {
     if let Some(g) = v.get("gracePeriodSeconds").filter(|g| !g.is_null()) {
-        o.grace = Some(g.as_i64().ok_or_else(|| {
-            ApiError::bad_request("gracePeriodSeconds must be an integer")
-        })?);
+        o.grace = Some(
+            g.as_i64()
+                .ok_or_else(|| ApiError::bad_request("gracePeriodSeconds must be an integer"))?,
+        );
     }
     if let Some(p) = v.get("propagationPolicy").and_then(Value::as_str) {
         o.propagation = Some(p.to_owned());
@@ -60,11 +61,16 @@ fn from_value(o: &mut DeleteOptions, v: &Value) -> ApiResult<()> {
     }
     if let Some(pre) = v.get("preconditions") {
         o.uid = pre.get("uid").and_then(Value::as_str).map(str::to_owned);
-        o.resource_version = pre.get("resourceVersion").and_then(Value::as_str).map(str::to_owned);
+        o.resource_version = pre
+            .get("resourceVersion")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
     }
     if let Some(values) = v.get("dryRun").and_then(Value::as_array) {
         if values.iter().any(|x| x != "All") {
-            return Err(ApiError::bad_request("Invalid dry run value: supported values: \"All\""));
+            return Err(ApiError::bad_request(
+                "Invalid dry run value: supported values: \"All\"",
+            ));
         }
         o.dry_run = !values.is_empty();
     }
@@ -80,7 +86,6 @@ fn from_value(o: &mut DeleteOptions, v: &Value) -> ApiResult<()> {
     }
     Ok(())
 }
-
 
 /// Deletes the object a request names with options given as a DeleteOptions value (an
 /// Eviction's `deleteOptions`).
@@ -107,16 +112,24 @@ async fn delete_one(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Res
     if let Some(uid) = &opts.uid {
         let actual = object::meta_str(&old, "uid").unwrap_or("");
         if actual != uid {
-            return Err(ApiError::conflict(def, &name, &format!(
-                "Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"
-            )));
+            return Err(ApiError::conflict(
+                def,
+                &name,
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"
+                ),
+            ));
         }
     }
     if let Some(rv) = &opts.resource_version {
         if *rv != old_rev.to_string() {
-            return Err(ApiError::conflict(def, &name, &format!(
-                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {old_rev}"
-            )));
+            return Err(ApiError::conflict(
+                def,
+                &name,
+                &format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {old_rev}"
+                ),
+            ));
         }
     }
     let grace = grace_period(def.kind, &old, opts.grace);
@@ -143,7 +156,9 @@ async fn delete_one(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Res
         if ctx.query.dry_run {
             return Ok(gone_response(ctx, &old, &name));
         }
-        let pre = DeletePreconditions { revision: Some(old_rev) };
+        let pre = DeletePreconditions {
+            revision: Some(old_rev),
+        };
         let kv = ctx
             .state
             .storage()
@@ -151,14 +166,22 @@ async fn delete_one(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Res
             .await
             .map_err(|e| ApiError::from_storage(e, def, &name))?;
         let mut last: Value = serde_json::from_slice(&kv.value).unwrap_or(old);
-        object::set_meta(&mut last, "resourceVersion", Value::String(kv.mod_revision.to_string()));
+        object::set_meta(
+            &mut last,
+            "resourceVersion",
+            Value::String(kv.mod_revision.to_string()),
+        );
         return Ok(gone_response(ctx, &last, &name));
     }
     // The object stays: mark it, then the GC, its finalizers' owners or its kubelet finish.
     object::set_meta(
         &mut new,
         "finalizers",
-        if finalizers.is_empty() { Value::Null } else { json!(finalizers) },
+        if finalizers.is_empty() {
+            Value::Null
+        } else {
+            json!(finalizers)
+        },
     );
     let shorter = old
         .pointer("/metadata/deletionGracePeriodSeconds")
@@ -168,14 +191,22 @@ async fn delete_one(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Res
         let when = jiff::Timestamp::now()
             .checked_add(jiff::SignedDuration::from_secs(grace))
             .unwrap_or_else(|_| jiff::Timestamp::now());
-        object::set_meta(&mut new, "deletionTimestamp", Value::String(object::format_time(when)));
+        object::set_meta(
+            &mut new,
+            "deletionTimestamp",
+            Value::String(object::format_time(when)),
+        );
         object::set_meta(&mut new, "deletionGracePeriodSeconds", json!(grace));
     }
     let stored = store_update(ctx, key, &old, old_rev, new)
         .await
         .map_err(|e| ApiError::from_storage(e, def, &name))?;
     let served = respond::served(def, stored.value);
-    let code = if deleting { StatusCode::ACCEPTED } else { StatusCode::OK };
+    let code = if deleting {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
     Ok(respond::object(ctx, code, &served, &[]))
 }
 
@@ -191,7 +222,11 @@ async fn current_at(ctx: &Ctx, key: &str, name: &str) -> ApiResult<(Value, i64)>
         .map_err(|e| ApiError::from_storage(e, ctx.target.def, name))?;
     let mut obj: Value = serde_json::from_slice(&kv.value)
         .map_err(|e| ApiError::internal(format!("stored object is not JSON: {e}")))?;
-    object::set_meta(&mut obj, "resourceVersion", Value::String(kv.mod_revision.to_string()));
+    object::set_meta(
+        &mut obj,
+        "resourceVersion",
+        Value::String(kv.mod_revision.to_string()),
+    );
     Ok((obj, kv.mod_revision))
 }
 
@@ -244,7 +279,13 @@ pub(crate) async fn delete_collection(mut ctx: Ctx, req: Body) -> ApiResult<Resp
         .await
         .map_err(ApiError::from)?;
     let page = cache
-        .list(&filter, ctx.state.caches().progress(), Some(revision), None, 0)
+        .list(
+            &filter,
+            ctx.state.caches().progress(),
+            Some(revision),
+            None,
+            0,
+        )
         .map_err(|_| ApiError::gone("the cache moved on; retry"))?;
     let mut items = Vec::new();
     for obj in &page.items {

@@ -73,7 +73,11 @@ impl ApiError {
 
     /// 404 for a path that names no resource.
     pub fn no_route() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
     }
 
     /// 409: `pods "web" already exists`.
@@ -130,8 +134,11 @@ impl ApiError {
         let mut e = Self::new(
             422,
             "Invalid",
-            format!("{}.{} \"{name}\" is invalid: {joined}", def.kind, def.group)
-                .replacen(&format!("{}. ", def.kind), &format!("{} ", def.kind), 1),
+            format!("{}.{} \"{name}\" is invalid: {joined}", def.kind, def.group).replacen(
+                &format!("{}. ", def.kind),
+                &format!("{} ", def.kind),
+                1,
+            ),
         );
         if def.group.is_empty() {
             e.message = format!("{} \"{name}\" is invalid: {joined}", def.kind);
@@ -140,7 +147,8 @@ impl ApiError {
             .into_iter()
             .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
             .collect();
-        e.details = Some(json!({"name": name, "group": def.group, "kind": def.kind, "causes": causes}));
+        e.details =
+            Some(json!({"name": name, "group": def.group, "kind": def.kind, "causes": causes}));
         e
     }
 
@@ -302,34 +310,62 @@ mod tests {
     fn messages_read_like_upstream() {
         let pods = registry::find("", "v1", "pods").unwrap();
         let deploy = registry::find("apps", "v1", "deployments").unwrap();
-        assert_eq!(ApiError::not_found(pods, "web").message, "pods \"web\" not found");
+        assert_eq!(
+            ApiError::not_found(pods, "web").message,
+            "pods \"web\" not found"
+        );
         assert_eq!(
             ApiError::not_found(deploy, "web").message,
             "deployments.apps \"web\" not found"
         );
         let c = ApiError::conflict_modified(deploy, "web");
         assert_eq!(c.code, 409);
-        assert!(c.message.starts_with("Operation cannot be fulfilled on deployments.apps \"web\""));
+        assert!(
+            c.message
+                .starts_with("Operation cannot be fulfilled on deployments.apps \"web\"")
+        );
         let inv = ApiError::invalid(
             pods,
             "web",
             vec![
-                Cause { reason: "FieldValueRequired", message: "Required value".into(), field: "spec.containers[0].image".into() },
-                Cause { reason: "FieldValueRequired", message: "Required value".into(), field: "spec.containers[0].name".into() },
+                Cause {
+                    reason: "FieldValueRequired",
+                    message: "Required value".into(),
+                    field: "spec.containers[0].image".into(),
+                },
+                Cause {
+                    reason: "FieldValueRequired",
+                    message: "Required value".into(),
+                    field: "spec.containers[0].name".into(),
+                },
             ],
         );
         assert_eq!(
             inv.message,
             "Pod \"web\" is invalid: [spec.containers[0].image: Required value, spec.containers[0].name: Required value]"
         );
-        let inv = ApiError::invalid(deploy, "web", vec![Cause { reason: "FieldValueInvalid", message: "bad".into(), field: "spec.x".into() }]);
-        assert_eq!(inv.message, "Deployment.apps \"web\" is invalid: spec.x: bad");
+        let inv = ApiError::invalid(
+            deploy,
+            "web",
+            vec![Cause {
+                reason: "FieldValueInvalid",
+                message: "bad".into(),
+                field: "spec.x".into(),
+            }],
+        );
+        assert_eq!(
+            inv.message,
+            "Deployment.apps \"web\" is invalid: spec.x: bad"
+        );
         assert_eq!(inv.status()["details"]["causes"][0]["field"], "spec.x");
     }
 
     #[test]
     fn storage_errors_map_to_reasons() {
-        let e = ApiError::from(StorageError::Compacted { requested: 3, compacted: 9 });
+        let e = ApiError::from(StorageError::Compacted {
+            requested: 3,
+            compacted: 9,
+        });
         assert_eq!((e.code, e.reason), (410, "Expired"));
         let e = ApiError::from(StorageError::Unavailable { reason: "x".into() });
         assert_eq!(e.code, 503);

@@ -112,9 +112,7 @@ impl AppState {
 
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
-    system::routes()
-        .fallback(resource)
-        .with_state(state)
+    system::routes().fallback(resource).with_state(state)
 }
 
 /// Everything a resource handler needs to know about its request.
@@ -161,7 +159,7 @@ async fn resource(
     };
     let (group, version, plural, sub) = labels;
     crate::metrics::record_request(
-        &verb.to_ascii_uppercase(),
+        metric_verb(verb),
         group,
         version,
         plural,
@@ -170,6 +168,21 @@ async fn resource(
         started.elapsed(),
     );
     response
+}
+
+/// Upstream's verb label of `apiserver_request_total`.
+fn metric_verb(verb: &str) -> &'static str {
+    match verb {
+        "get" => "GET",
+        "list" => "LIST",
+        "watch" => "WATCH",
+        "create" => "POST",
+        "update" => "PUT",
+        "patch" => "PATCH",
+        "delete" => "DELETE",
+        "deletecollection" => "DELETECOLLECTION",
+        _ => "UNKNOWN",
+    }
 }
 
 async fn handle(
@@ -182,7 +195,9 @@ async fn handle(
 ) -> ApiResult<Response> {
     let query = Query::parse(uri.query())?;
     let allowed = match target.subresource {
-        Some(sub) => sub.verbs.contains(&verb) || (verb == "create" && sub.verbs.contains(&"create")),
+        Some(sub) => {
+            sub.verbs.contains(&verb) || (verb == "create" && sub.verbs.contains(&"create"))
+        }
         None => target.def.allows(verb),
     };
     if !allowed {
@@ -203,7 +218,6 @@ async fn handle(
         output,
     };
     if verb == "watch" {
-        let _guard = crate::metrics::watch_started(ctx.target.def.group, ctx.target.def.plural);
         return watch::watch(ctx).await;
     }
     let mutating = !matches!(verb, "get" | "list");

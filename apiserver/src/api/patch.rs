@@ -105,7 +105,18 @@ pub(crate) fn apply(p: &ParsedPatch, original: &Value, definition: &str) -> ApiR
             Ok(doc)
         }
         PatchType::Strategic => crate::patch::strategic::apply(original, &p.patch, definition)
-            .map_err(|e| ApiError::bad_request(format!("the strategic merge patch could not be applied: {e}"))),
+            .map_err(|e| {
+                let mut err = ApiError::bad_request(format!(
+                    "the strategic merge patch could not be applied: {e}"
+                ));
+                err.code = e.status_code();
+                err.reason = match err.code {
+                    415 => "UnsupportedMediaType",
+                    422 => "Invalid",
+                    _ => "BadRequest",
+                };
+                err
+            }),
     }
 }
 

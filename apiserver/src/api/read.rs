@@ -86,7 +86,9 @@ fn too_large(rv: Revision) -> ApiError {
     let mut e = ApiError::timeout(format!(
         "Too large resource version: {rv}, current: unknown"
     ));
-    e.details = Some(json!({"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1}));
+    e.details = Some(
+        json!({"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1}),
+    );
     e.retry_after = Some(1);
     e
 }
@@ -104,7 +106,10 @@ pub(crate) fn filter(ctx: &Ctx) -> ApiResult<Filter> {
     let mut key_prefix = keys::list_prefix(def.storage_prefix, ctx.target.namespace.as_deref());
     // metadata.namespace=X on an all-namespaces request narrows the range.
     if ctx.target.namespace.is_none() && def.namespaced {
-        if let Some(ns) = fields.exact("metadata.namespace").filter(|ns| !ns.is_empty()) {
+        if let Some(ns) = fields
+            .exact("metadata.namespace")
+            .filter(|ns| !ns.is_empty())
+        {
             key_prefix = keys::list_prefix(def.storage_prefix, Some(ns));
         }
     }
@@ -160,7 +165,12 @@ pub(crate) async fn list(ctx: Ctx) -> ApiResult<Response> {
     let caches = ctx.state.caches();
     let (revision, start) = match ctx.query.continue_token.as_deref() {
         Some(token) => {
-            if ctx.query.resource_version.as_deref().is_some_and(|rv| rv != "0") {
+            if ctx
+                .query
+                .resource_version
+                .as_deref()
+                .is_some_and(|rv| rv != "0")
+            {
                 return Err(ApiError::bad_request(
                     "specifying resource version is not allowed when using continue",
                 ));
@@ -171,7 +181,9 @@ pub(crate) async fn list(ctx: Ctx) -> ApiResult<Response> {
         }
         None => {
             let revision = match list_at(&ctx)? {
-                ListAt::MostRecent => Some(caches.consistent_revision().await.map_err(unavailable)?),
+                ListAt::MostRecent => {
+                    Some(caches.consistent_revision().await.map_err(unavailable)?)
+                }
                 ListAt::Any => None,
                 ListAt::NotOlderThan(rv) => {
                     if !caches.wait_for(rv).await {
@@ -227,21 +239,28 @@ pub(crate) async fn list(ctx: Ctx) -> ApiResult<Response> {
 
 fn unavailable(e: StorageError) -> ApiError {
     match e {
-        StorageError::Timeout(_) => ApiError::timeout(
-            "the watch cache did not catch up with storage in time; try again",
-        ),
+        StorageError::Timeout(_) => {
+            ApiError::timeout("the watch cache did not catch up with storage in time; try again")
+        }
         other => ApiError::from(other),
     }
 }
 
 /// A list answer in the asked form. JSON lists of kinds stored as served are spliced from
 /// the cached bytes without parsing.
-pub(crate) fn render_list(ctx: &Ctx, def: &ResourceDef, items: &[std::sync::Arc<CachedObject>], meta: Value) -> Response {
+pub(crate) fn render_list(
+    ctx: &Ctx,
+    def: &ResourceDef,
+    items: &[std::sync::Arc<CachedObject>],
+    meta: Value,
+) -> Response {
     match ctx.output {
         Output::Json if def.conversion.is_none() => {
-            let head = json!({"kind": def.list_kind(), "apiVersion": def.api_version(), "metadata": meta});
+            let head =
+                json!({"kind": def.list_kind(), "apiVersion": def.api_version(), "metadata": meta});
             let head = serde_json::to_vec(&head).unwrap_or_default();
-            let size: usize = items.iter().map(|o| o.bytes.len() + 1).sum::<usize>() + head.len() + 16;
+            let size: usize =
+                items.iter().map(|o| o.bytes.len() + 1).sum::<usize>() + head.len() + 16;
             let mut out = BytesMut::with_capacity(size);
             // `{"kind":…,"metadata":{…}` + `,"items":[` … `]}`
             out.put_slice(&head[..head.len() - 1]);
@@ -256,7 +275,10 @@ pub(crate) fn render_list(ctx: &Ctx, def: &ResourceDef, items: &[std::sync::Arc<
             respond::json_bytes(StatusCode::OK, out.freeze())
         }
         Output::Json => {
-            let items: Vec<Value> = items.iter().map(|o| respond::served(def, o.value())).collect();
+            let items: Vec<Value> = items
+                .iter()
+                .map(|o| respond::served(def, o.value()))
+                .collect();
             let list = json!({"kind": def.list_kind(), "apiVersion": def.api_version(), "metadata": meta, "items": items});
             respond::json(StatusCode::OK, &list)
         }
@@ -266,7 +288,10 @@ pub(crate) fn render_list(ctx: &Ctx, def: &ResourceDef, items: &[std::sync::Arc<
             respond::json(StatusCode::OK, &list)
         }
         Output::Table => {
-            let items: Vec<Value> = items.iter().map(|o| respond::served(def, o.value())).collect();
+            let items: Vec<Value> = items
+                .iter()
+                .map(|o| respond::served(def, o.value()))
+                .collect();
             let table = crate::table::render(
                 def.table,
                 &items,

@@ -280,18 +280,36 @@ mod tests {
     #[test]
     fn paths_resolve_like_upstream() {
         let t = parse_path("/api/v1/namespaces/default/pods/web/status").unwrap();
-        assert_eq!((t.def.plural, t.namespace.as_deref(), t.name.as_deref()), ("pods", Some("default"), Some("web")));
+        assert_eq!(
+            (t.def.plural, t.namespace.as_deref(), t.name.as_deref()),
+            ("pods", Some("default"), Some("web"))
+        );
         assert_eq!(t.subresource.map(|s| s.name), Some("status"));
         let t = parse_path("/api/v1/namespaces/default").unwrap();
-        assert_eq!((t.def.plural, t.name.as_deref(), t.namespace), ("namespaces", Some("default"), None));
+        assert_eq!(
+            (t.def.plural, t.name.as_deref(), t.namespace),
+            ("namespaces", Some("default"), None)
+        );
         let t = parse_path("/api/v1/namespaces/kube-system/finalize").unwrap();
-        assert_eq!((t.def.plural, t.name.as_deref()), ("namespaces", Some("kube-system")));
+        assert_eq!(
+            (t.def.plural, t.name.as_deref()),
+            ("namespaces", Some("kube-system"))
+        );
         assert_eq!(t.subresource.map(|s| s.name), Some("finalize"));
         let t = parse_path("/apis/apps/v1/deployments").unwrap();
-        assert_eq!((t.def.kind, t.namespace, t.name), ("Deployment", None, None));
+        assert_eq!(
+            (t.def.kind, t.namespace, t.name),
+            ("Deployment", None, None)
+        );
         let t = parse_path("/apis/apps/v1/namespaces/x/deployments/d/scale").unwrap();
         assert_eq!(t.subresource.map(|s| s.name), Some("scale"));
-        for bad in ["/api/v2/pods", "/apis/apps/v1/namespaces/x/nodes", "/api/v1/pods/a/b/c", "/api/v1/namespaces/x/pods/a/bogus", "/other"] {
+        for bad in [
+            "/api/v2/pods",
+            "/apis/apps/v1/namespaces/x/nodes",
+            "/api/v1/pods/a/b/c",
+            "/api/v1/namespaces/x/pods/a/bogus",
+            "/other",
+        ] {
             assert!(parse_path(bad).is_err(), "{bad}");
         }
     }
@@ -300,7 +318,10 @@ mod tests {
     fn query_parameters_parse_and_bad_values_are_refused() {
         let q = Query::parse(Some("watch=1&limit=500&labelSelector=a%3Db&fieldValidation=Strict&dryRun=All&timeoutSeconds=30")).unwrap();
         assert!(q.watch && q.dry_run);
-        assert_eq!((q.limit, q.label_selector.as_str(), q.timeout_seconds), (500, "a=b", Some(30)));
+        assert_eq!(
+            (q.limit, q.label_selector.as_str(), q.timeout_seconds),
+            (500, "a=b", Some(30))
+        );
         assert_eq!(q.field_validation, FieldValidation::Strict);
         assert!(Query::parse(Some("limit=abc")).is_err());
         assert!(Query::parse(Some("dryRun=Some")).is_err());
@@ -313,11 +334,22 @@ mod tests {
         assert_eq!(negotiate(&h).unwrap(), Output::Json);
         h.insert(header::ACCEPT, HeaderValue::from_static("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"));
         assert_eq!(negotiate(&h).unwrap(), Output::Table);
-        h.insert(header::ACCEPT, HeaderValue::from_static("application/vnd.kubernetes.protobuf, application/json"));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/vnd.kubernetes.protobuf, application/json"),
+        );
         assert_eq!(negotiate(&h).unwrap(), Output::Json);
-        h.insert(header::ACCEPT, HeaderValue::from_static("application/vnd.kubernetes.protobuf"));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/vnd.kubernetes.protobuf"),
+        );
         assert_eq!(negotiate(&h).unwrap_err().code, 406);
-        h.insert(header::ACCEPT, HeaderValue::from_static("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(
+                "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+            ),
+        );
         assert_eq!(negotiate(&h).unwrap(), Output::Metadata);
     }
 }

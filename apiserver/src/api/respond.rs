@@ -59,7 +59,10 @@ pub(crate) fn object(ctx: &Ctx, code: StatusCode, obj: &Value, warnings: &[Strin
         Output::Json => serde_json::to_vec(obj).unwrap_or_default(),
         Output::Metadata => serde_json::to_vec(&partial(obj)).unwrap_or_default(),
         Output::Table => {
-            let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
+            let rv = obj
+                .pointer("/metadata/resourceVersion")
+                .cloned()
+                .unwrap_or(Value::Null);
             let table = crate::table::render(
                 ctx.target.def.table,
                 std::slice::from_ref(obj),

@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
-use super::patch::{read_patch, apply};
+use super::patch::{apply, read_patch};
 use super::read::{current, object_key};
 use super::write::{Part, merge_update, normalize, store_update, update_part};
 use super::{Ctx, body, read, respond};
@@ -27,22 +27,40 @@ pub(crate) async fn status(ctx: Ctx, verb: &str, req: Body) -> ApiResult<Respons
         "get" => read::get(ctx).await,
         "update" => update_part(ctx, req, part).await,
         "patch" => super::patch::patch(ctx, req, part).await,
-        _ => Err(ApiError::method_not_allowed("unsupported method on a status subresource")),
+        _ => Err(ApiError::method_not_allowed(
+            "unsupported method on a status subresource",
+        )),
     }
 }
 
 /// The label selector of a workload as the Scale's `status.selector` string.
 pub(crate) fn selector_string(selector: Option<&Value>) -> String {
-    let Some(sel) = selector else { return String::new() };
+    let Some(sel) = selector else {
+        return String::new();
+    };
     let mut parts = Vec::new();
     if let Some(m) = sel.get("matchLabels").and_then(Value::as_object) {
-        let mut kv: Vec<_> = m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect();
+        let mut kv: Vec<_> = m
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+            .collect();
         kv.sort();
         parts.extend(kv);
     }
-    for e in sel.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
+    for e in sel
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let key = e.get("key").and_then(Value::as_str).unwrap_or("");
-        let mut values: Vec<&str> = e.get("values").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let mut values: Vec<&str> = e
+            .get("values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         values.sort_unstable();
         match e.get("operator").and_then(Value::as_str).unwrap_or("") {
             "In" => parts.push(format!("{key} in ({})", values.join(","))),
@@ -119,7 +137,9 @@ pub(crate) async fn scale(ctx: Ctx, verb: &str, req: Body) -> ApiResult<Response
                     (None, Some(p)) => apply(p, &view, "io.k8s.api.autoscaling.v1.Scale")?,
                     (None, None) => view.clone(),
                 };
-                if let Some(rv) = object::meta_str(&wanted, "resourceVersion").filter(|rv| !rv.is_empty()) {
+                if let Some(rv) =
+                    object::meta_str(&wanted, "resourceVersion").filter(|rv| !rv.is_empty())
+                {
                     if rv != old_rev.to_string() {
                         return Err(ApiError::conflict_modified(def, &name));
                     }
@@ -130,8 +150,14 @@ pub(crate) async fn scale(ctx: Ctx, verb: &str, req: Body) -> ApiResult<Response
                 let merged = merge_update(def, &old, new, Part::Main);
                 let merged = normalize(def, def, merged)?;
                 match store_update(&ctx, &object_key(&ctx), &old, old_rev, merged).await {
-                    Ok(stored) => return Ok(respond::json(StatusCode::OK, &scale_view(&stored.value))),
-                    Err(StorageError::Conflict { .. }) if body_scale.is_none() && attempt + 1 < ATTEMPTS => continue,
+                    Ok(stored) => {
+                        return Ok(respond::json(StatusCode::OK, &scale_view(&stored.value)));
+                    }
+                    Err(StorageError::Conflict { .. })
+                        if body_scale.is_none() && attempt + 1 < ATTEMPTS =>
+                    {
+                        continue;
+                    }
                     Err(e) => return Err(ApiError::from_storage(e, def, &name)),
                 }
             }
@@ -147,7 +173,10 @@ pub(crate) async fn binding(ctx: Ctx, req: Body) -> ApiResult<Response> {
     let name = ctx.target.name.clone().unwrap_or_default();
     let bytes = body::read(&ctx, req).await?;
     let (binding, _) = body::parse(&ctx, &bytes)?;
-    let node = binding.pointer("/target/name").and_then(Value::as_str).unwrap_or("");
+    let node = binding
+        .pointer("/target/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if node.is_empty() {
         let mut e = ApiError::bad_request(format!(
             "Binding.core \"{name}\" is invalid: target.name: Required value"
@@ -165,20 +194,34 @@ pub(crate) async fn binding(ctx: Ctx, req: Body) -> ApiResult<Response> {
     for attempt in 0..ATTEMPTS {
         let (old, old_rev) = current(&ctx).await?;
         if object::is_deleting(&old) {
-            return Err(ApiError::conflict(def, &name, &format!("pod {name} is being deleted, cannot be assigned to a host")));
+            return Err(ApiError::conflict(
+                def,
+                &name,
+                &format!("pod {name} is being deleted, cannot be assigned to a host"),
+            ));
         }
-        let assigned = old.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("");
+        let assigned = old
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if !assigned.is_empty() {
-            return Err(ApiError::conflict(def, &name, &format!("pod {name} is already assigned to node \"{assigned}\"")));
+            return Err(ApiError::conflict(
+                def,
+                &name,
+                &format!("pod {name} is already assigned to node \"{assigned}\""),
+            ));
         }
         let mut new = old.clone();
         new["spec"]["nodeName"] = Value::String(node.to_owned());
         set_scheduled_condition(&mut new);
         match store_update(&ctx, &object_key(&ctx), &old, old_rev, new).await {
             Ok(_) => {
-                return Ok(respond::json(StatusCode::CREATED, &json!({
-                    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201
-                })));
+                return Ok(respond::json(
+                    StatusCode::CREATED,
+                    &json!({
+                        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201
+                    }),
+                ));
             }
             Err(StorageError::Conflict { .. }) if attempt + 1 < ATTEMPTS => continue,
             Err(e) => return Err(ApiError::from_storage(e, def, &name)),
@@ -212,11 +255,17 @@ pub(crate) async fn eviction(ctx: Ctx, req: Body) -> ApiResult<Response> {
             "name in URL does not match name in Eviction object ({ename} vs {name})"
         )));
     }
-    let options = eviction.get("deleteOptions").cloned().unwrap_or_else(|| json!({}));
+    let options = eviction
+        .get("deleteOptions")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
     super::delete::delete_with(&ctx, &options).await?;
-    Ok(respond::json(StatusCode::CREATED, &json!({
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201
-    })))
+    Ok(respond::json(
+        StatusCode::CREATED,
+        &json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201
+        }),
+    ))
 }
 
 /// `pods/log|exec|attach|portforward`, `nodes|services/proxy`: served by the kubelet

@@ -37,7 +37,9 @@ fn aggregated(headers: &HeaderMap) -> Option<&'static str> {
     let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
     for item in accept.split(',') {
         let params: Vec<&str> = item.split(';').map(str::trim).collect();
-        if !params.contains(&"as=APIGroupDiscoveryList") || !params.contains(&"g=apidiscovery.k8s.io") {
+        if !params.contains(&"as=APIGroupDiscoveryList")
+            || !params.contains(&"g=apidiscovery.k8s.io")
+        {
             continue;
         }
         if params.contains(&"v=v2") {
@@ -57,7 +59,8 @@ fn aggregated_response(legacy: bool, version: &'static str) -> Response {
     if let Ok(v) = HeaderValue::from_str(&ct) {
         r.headers_mut().insert(header::CONTENT_TYPE, v);
     }
-    r.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
     r
 }
 
@@ -65,7 +68,10 @@ async fn api_root(State(state): State<AppState>, headers: HeaderMap) -> Response
     if let Some(v) = aggregated(&headers) {
         return aggregated_response(true, v);
     }
-    respond::json(StatusCode::OK, &crate::discovery::api_versions(&state.config().advertise_address))
+    respond::json(
+        StatusCode::OK,
+        &crate::discovery::api_versions(&state.config().advertise_address),
+    )
 }
 
 async fn core_v1() -> Response {
@@ -116,13 +122,21 @@ async fn version() -> Response {
 }
 
 async fn ok() -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok").into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "ok",
+    )
+        .into_response()
 }
 
 async fn metrics() -> Response {
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         crate::metrics::render(),
     )
         .into_response()
@@ -140,7 +154,10 @@ async fn openapi_v3(Path(path): Path<String>) -> Response {
     match crate::openapi::v3_document(path.trim_matches('/')) {
         Some(doc) => {
             let mut r = respond::json_bytes(StatusCode::OK, doc);
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, immutable"));
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, immutable"),
+            );
             r
         }
         None => ApiError::no_route().into_response(),

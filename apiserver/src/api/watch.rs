@@ -42,7 +42,8 @@ pub(crate) async fn watch(ctx: Ctx) -> ApiResult<Response> {
                 "",
                 vec![super::Cause {
                     reason: "FieldValueForbidden",
-                    message: "sendInitialEvents requires setting allowWatchBookmarks to true".into(),
+                    message: "sendInitialEvents requires setting allowWatchBookmarks to true"
+                        .into(),
                     field: "allowWatchBookmarks".into(),
                 }],
             ));
@@ -58,10 +59,7 @@ pub(crate) async fn watch(ctx: Ctx) -> ApiResult<Response> {
     let (initial, start, too_old) = match (rv, send_initial) {
         (None, _) | (Some("0"), _) => {
             if rv.is_none() {
-                caches
-                    .consistent_revision()
-                    .await
-                    .map_err(ApiError::from)?;
+                caches.consistent_revision().await.map_err(ApiError::from)?;
             }
             let (objects, start) = cache.watch_snapshot(&filter, caches.progress());
             (objects, Some(start), None)
@@ -69,7 +67,9 @@ pub(crate) async fn watch(ctx: Ctx) -> ApiResult<Response> {
         (Some(rv), true) => {
             let rv = parse_rv(rv)?;
             if !caches.wait_for(rv).await {
-                return Err(ApiError::timeout(format!("Too large resource version: {rv}")));
+                return Err(ApiError::timeout(format!(
+                    "Too large resource version: {rv}"
+                )));
             }
             let (objects, start) = cache.watch_snapshot(&filter, caches.progress());
             (objects, Some(start), None)
@@ -77,7 +77,9 @@ pub(crate) async fn watch(ctx: Ctx) -> ApiResult<Response> {
         (Some(rv), false) => {
             let rv = parse_rv(rv)?;
             if !caches.wait_for(rv).await {
-                return Err(ApiError::timeout(format!("Too large resource version: {rv}")));
+                return Err(ApiError::timeout(format!(
+                    "Too large resource version: {rv}"
+                )));
             }
             match cache.watch_from(rv) {
                 Ok(start) => (Vec::new(), Some(start), None),
@@ -100,7 +102,9 @@ pub(crate) async fn watch(ctx: Ctx) -> ApiResult<Response> {
         .ok_or_else(|| ApiError::internal("no cache for this resource"))?;
     let state = ctx.state.clone();
     let allow_bookmarks = q.allow_watch_bookmarks && ctx.output != Output::Table;
+    let def = ctx.target.def;
     tokio::spawn(async move {
+        let _watching = crate::metrics::watch_started(def.group, def.plural);
         let run = Run {
             tx,
             writer,
@@ -117,8 +121,8 @@ pub(crate) async fn watch(ctx: Ctx) -> ApiResult<Response> {
             _ = shutdown.wait_for(|s| *s) => {}
         }
     });
-    let stream = tokio_stream::wrappers::ReceiverStream::new(rx)
-        .map(Ok::<_, std::convert::Infallible>);
+    let stream =
+        tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<_, std::convert::Infallible>);
     let mut response = (StatusCode::OK, Body::from_stream(stream)).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -175,7 +179,10 @@ impl Writer {
             }
             Output::Table => {
                 let v = respond::served(self.def, obj.value());
-                let rv = v.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
+                let rv = v
+                    .pointer("/metadata/resourceVersion")
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 let table = crate::table::render(
                     self.def.table,
                     std::slice::from_ref(&v),
@@ -196,17 +203,19 @@ impl Writer {
             meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
         let obj = match self.output {
-            Output::Metadata => json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta}),
-            _ => json!({"kind": self.def.kind, "apiVersion": self.def.api_version(), "metadata": meta}),
+            Output::Metadata => {
+                json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta})
+            }
+            _ => {
+                json!({"kind": self.def.kind, "apiVersion": self.def.api_version(), "metadata": meta})
+            }
         };
         Self::line("BOOKMARK", &serde_json::to_vec(&obj).unwrap_or_default())
     }
 
     fn gone(requested: Revision, oldest: Revision) -> Bytes {
-        let status = ApiError::gone(format!(
-            "too old resource version: {requested} ({oldest})"
-        ))
-        .status();
+        let status =
+            ApiError::gone(format!("too old resource version: {requested} ({oldest})")).status();
         Self::line("ERROR", &serde_json::to_vec(&status).unwrap_or_default())
     }
 }

@@ -77,7 +77,11 @@ pub(crate) async fn create_value(ctx: &Ctx, mut value: Value) -> ApiResult<(Valu
             .await
         {
             Ok(rev) => {
-                object::set_meta(&mut candidate, "resourceVersion", Value::String(rev.to_string()));
+                object::set_meta(
+                    &mut candidate,
+                    "resourceVersion",
+                    Value::String(rev.to_string()),
+                );
                 return Ok((candidate, StatusCode::CREATED));
             }
             Err(StorageError::AlreadyExists { .. }) if given_name.is_empty() && attempt < 4 => {}
@@ -180,11 +184,22 @@ async fn check_namespace(ctx: &Ctx, ns: &str) -> ApiResult<()> {
 /// Server-set metadata and status of a new object.
 fn prepare_create(def: &ResourceDef, value: &mut Value) {
     let meta = object::metadata_mut(value);
-    for f in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+    for f in [
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+    ] {
         meta.remove(f);
     }
-    meta.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
-    meta.insert("creationTimestamp".into(), Value::String(object::now_rfc3339()));
+    meta.insert(
+        "uid".into(),
+        Value::String(uuid::Uuid::new_v4().to_string()),
+    );
+    meta.insert(
+        "creationTimestamp".into(),
+        Value::String(object::now_rfc3339()),
+    );
     if def.has_generation {
         meta.insert("generation".into(), json!(1));
     } else {
@@ -225,7 +240,10 @@ pub(crate) enum Part {
 pub(crate) fn merge_update(def: &ResourceDef, old: &Value, mut new: Value, part: Part) -> Value {
     if part == Part::Finalize {
         let mut out = old.clone();
-        let finalizers = new.pointer("/spec/finalizers").cloned().unwrap_or(Value::Null);
+        let finalizers = new
+            .pointer("/spec/finalizers")
+            .cloned()
+            .unwrap_or(Value::Null);
         if !out.get("spec").is_some_and(Value::is_object) {
             out["spec"] = json!({});
         }
@@ -244,8 +262,20 @@ pub(crate) fn merge_update(def: &ResourceDef, old: &Value, mut new: Value, part:
         }
         return out;
     }
-    for f in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace", "name", "generation"] {
-        let value = old.get("metadata").and_then(|m| m.get(f)).cloned().unwrap_or(Value::Null);
+    for f in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "namespace",
+        "name",
+        "generation",
+    ] {
+        let value = old
+            .get("metadata")
+            .and_then(|m| m.get(f))
+            .cloned()
+            .unwrap_or(Value::Null);
         object::set_meta(&mut new, f, value);
     }
     if def.status_subresource {
@@ -259,7 +289,10 @@ pub(crate) fn merge_update(def: &ResourceDef, old: &Value, mut new: Value, part:
         }
     }
     if def.has_generation && object::spec_part(old) != object::spec_part(&new) {
-        let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+        let generation = old
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         object::set_meta(&mut new, "generation", json!(generation + 1));
     }
     new
@@ -281,7 +314,11 @@ pub(crate) async fn store_update(
     expected: Revision,
     mut new: Value,
 ) -> Result<Stored, StorageError> {
-    object::set_meta(&mut new, "resourceVersion", Value::String(expected.to_string()));
+    object::set_meta(
+        &mut new,
+        "resourceVersion",
+        Value::String(expected.to_string()),
+    );
     if &new == old || ctx.query.dry_run {
         return Ok(Stored { value: new });
     }
@@ -298,9 +335,15 @@ pub(crate) async fn store_update(
             .and_then(Value::as_i64)
             .is_some_and(|g| g > 0);
     if object::is_deleting(&new) && object::finalizers(&new).is_empty() && !pod_waits_for_kubelet {
-        let preconditions = crate::storage::DeletePreconditions { revision: Some(rev) };
+        let preconditions = crate::storage::DeletePreconditions {
+            revision: Some(rev),
+        };
         match ctx.state.storage().delete(key, preconditions).await {
-            Ok(kv) => object::set_meta(&mut new, "resourceVersion", Value::String(kv.mod_revision.to_string())),
+            Ok(kv) => object::set_meta(
+                &mut new,
+                "resourceVersion",
+                Value::String(kv.mod_revision.to_string()),
+            ),
             Err(StorageError::NotFound { .. } | StorageError::Conflict { .. }) => {}
             Err(e) => return Err(e),
         }
@@ -341,8 +384,12 @@ pub(crate) async fn update_part(ctx: Ctx, req: Body, part: Part) -> ApiResult<Re
         }
     }
     let precondition = object::resource_version(&value);
-    if object::meta_str(&value, "resourceVersion").is_some_and(|s| !s.is_empty()) && precondition.is_none() {
-        return Err(ApiError::bad_request("metadata.resourceVersion: Invalid value: must be an integer"));
+    if object::meta_str(&value, "resourceVersion").is_some_and(|s| !s.is_empty())
+        && precondition.is_none()
+    {
+        return Err(ApiError::bad_request(
+            "metadata.resourceVersion: Invalid value: must be an integer",
+        ));
     }
     let (old, old_rev) = match current(&ctx).await {
         Ok(found) => found,
@@ -365,5 +412,10 @@ pub(crate) async fn update_part(ctx: Ctx, req: Body, part: Part) -> ApiResult<Re
         .await
         .map_err(|e| ApiError::from_storage(e, def, &name))?;
     let served = respond::served(def, stored.value);
-    Ok(respond::object(&ctx, StatusCode::OK, &served, &decoded.warnings))
+    Ok(respond::object(
+        &ctx,
+        StatusCode::OK,
+        &served,
+        &decoded.warnings,
+    ))
 }

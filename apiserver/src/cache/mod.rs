@@ -91,7 +91,10 @@ impl Caches {
             let page = self.storage.list(&prefix, options.clone()).await?;
             for kv in page.items {
                 if let Some(cache) = self.route(&kv.key) {
-                    by_cache.entry(cache.def.storage_prefix).or_default().push(kv);
+                    by_cache
+                        .entry(cache.def.storage_prefix)
+                        .or_default()
+                        .push(kv);
                 }
             }
             match page.continue_token {
@@ -170,7 +173,9 @@ async fn follow(
     let prefix = format!("{}/", keys::ROOT);
     let mut backoff = Duration::from_millis(100);
     loop {
-        let Some(strong) = caches.upgrade() else { return };
+        let Some(strong) = caches.upgrade() else {
+            return;
+        };
         let stream = strong.storage.watch(&prefix, revision).await;
         drop(strong);
         let mut stream = match stream {
@@ -192,7 +197,9 @@ async fn follow(
                 next = stream.next() => next,
                 _ = shutdown.changed() => return,
             };
-            let Some(strong) = caches.upgrade() else { return };
+            let Some(strong) = caches.upgrade() else {
+                return;
+            };
             match next {
                 Some(Ok(event)) => {
                     if let Some(cache) = strong.route(&event.kv.key) {

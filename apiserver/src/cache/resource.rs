@@ -176,7 +176,9 @@ impl ResourceCache {
         let now = Self::at(&inner, global);
         let revision = revision.unwrap_or(now);
         if revision < inner.oldest {
-            return Err(TooOld { oldest: inner.oldest });
+            return Err(TooOld {
+                oldest: inner.oldest,
+            });
         }
         // Keys changed after `revision`, with the state they had at it.
         let overlay = Self::overlay(&inner, revision);
@@ -243,7 +245,9 @@ impl ResourceCache {
     pub fn watch_from(&self, from: Revision) -> Result<WatchStart, TooOld> {
         let inner = self.inner.read();
         if from < inner.oldest {
-            return Err(TooOld { oldest: inner.oldest });
+            return Err(TooOld {
+                oldest: inner.oldest,
+            });
         }
         let receiver = inner.tx.subscribe();
         let replay: Vec<_> = inner
@@ -289,7 +293,9 @@ impl ResourceCache {
     pub fn events_after(&self, from: Revision) -> Result<Vec<Arc<CacheEvent>>, TooOld> {
         let inner = self.inner.read();
         if from < inner.oldest {
-            return Err(TooOld { oldest: inner.oldest });
+            return Err(TooOld {
+                oldest: inner.oldest,
+            });
         }
         Ok(inner
             .history
@@ -335,29 +341,54 @@ mod tests {
     use bytes::Bytes;
 
     fn kv(key: &str, rev: Revision, label: &str) -> KeyValue {
-        let v = format!(r#"{{"metadata":{{"name":"{}","labels":{{"l":"{label}"}}}}}}"#, key.rsplit('/').next().unwrap());
-        KeyValue { key: key.into(), value: Bytes::from(v), create_revision: rev, mod_revision: rev }
+        let v = format!(
+            r#"{{"metadata":{{"name":"{}","labels":{{"l":"{label}"}}}}}}"#,
+            key.rsplit('/').next().unwrap()
+        );
+        KeyValue {
+            key: key.into(),
+            value: Bytes::from(v),
+            create_revision: rev,
+            mod_revision: rev,
+        }
     }
 
     fn ev(kind: EventKind, key: &str, rev: Revision, label: &str) -> WatchEvent {
-        WatchEvent { kind, revision: rev, kv: kv(key, rev, label), prev: None }
+        WatchEvent {
+            kind,
+            revision: rev,
+            kv: kv(key, rev, label),
+            prev: None,
+        }
     }
 
     fn cache() -> ResourceCache {
         let def = registry::find("", "v1", "configmaps").unwrap();
         let c = ResourceCache::new(def, 100);
-        c.replace(vec![kv("/registry/configmaps/a/x", 2, "1"), kv("/registry/configmaps/b/y", 3, "1")], 5);
+        c.replace(
+            vec![
+                kv("/registry/configmaps/a/x", 2, "1"),
+                kv("/registry/configmaps/b/y", 3, "1"),
+            ],
+            5,
+        );
         c
     }
 
     fn names(page: &Page) -> Vec<String> {
-        page.items.iter().map(|o| o.key.rsplit('/').next().unwrap().to_owned()).collect()
+        page.items
+            .iter()
+            .map(|o| o.key.rsplit('/').next().unwrap().to_owned())
+            .collect()
     }
 
     #[test]
     fn lists_rebuild_older_revisions_from_the_window() {
         let c = cache();
-        let all = Filter { key_prefix: "/registry/configmaps/".into(), ..Default::default() };
+        let all = Filter {
+            key_prefix: "/registry/configmaps/".into(),
+            ..Default::default()
+        };
         c.apply(&ev(EventKind::Added, "/registry/configmaps/a/z", 6, "1"));
         c.apply(&ev(EventKind::Deleted, "/registry/configmaps/a/x", 7, "1"));
         c.apply(&ev(EventKind::Modified, "/registry/configmaps/b/y", 8, "2"));
@@ -365,21 +396,38 @@ mod tests {
         let at5 = c.list(&all, 0, Some(5), None, 0).unwrap();
         assert_eq!(names(&at5), ["x", "y"]);
         assert_eq!(at5.items[1].labels["l"], "1");
-        assert_eq!(names(&c.list(&all, 0, Some(6), None, 0).unwrap()), ["x", "z", "y"]);
-        assert_eq!(c.list(&all, 0, Some(4), None, 0).unwrap_err(), TooOld { oldest: 5 });
-        let ns_a = Filter { key_prefix: "/registry/configmaps/a/".into(), ..Default::default() };
-        assert_eq!(names(&c.list(&ns_a, 0, Some(6), None, 0).unwrap()), ["x", "z"]);
+        assert_eq!(
+            names(&c.list(&all, 0, Some(6), None, 0).unwrap()),
+            ["x", "z", "y"]
+        );
+        assert_eq!(
+            c.list(&all, 0, Some(4), None, 0).unwrap_err(),
+            TooOld { oldest: 5 }
+        );
+        let ns_a = Filter {
+            key_prefix: "/registry/configmaps/a/".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(&c.list(&ns_a, 0, Some(6), None, 0).unwrap()),
+            ["x", "z"]
+        );
     }
 
     #[test]
     fn pages_stop_at_the_limit_and_count_what_follows() {
         let c = cache();
-        let all = Filter { key_prefix: "/registry/configmaps/".into(), ..Default::default() };
+        let all = Filter {
+            key_prefix: "/registry/configmaps/".into(),
+            ..Default::default()
+        };
         let p = c.list(&all, 9, None, None, 1).unwrap();
         assert_eq!(names(&p), ["x"]);
         assert_eq!(p.next_key.as_deref(), Some("/registry/configmaps/a/x"));
         assert_eq!((p.remaining, p.revision), (1, 9));
-        let p2 = c.list(&all, 0, Some(9), Some("/registry/configmaps/a/x\0"), 1).unwrap();
+        let p2 = c
+            .list(&all, 0, Some(9), Some("/registry/configmaps/a/x\0"), 1)
+            .unwrap();
         assert_eq!(names(&p2), ["y"]);
         assert!(p2.next_key.is_none());
     }
@@ -389,7 +437,12 @@ mod tests {
         let c = ResourceCache::new(registry::find("", "v1", "configmaps").unwrap(), 2);
         c.replace(vec![], 1);
         for rev in 2..=4 {
-            c.apply(&ev(EventKind::Added, &format!("/registry/configmaps/a/{rev}"), rev, "1"));
+            c.apply(&ev(
+                EventKind::Added,
+                &format!("/registry/configmaps/a/{rev}"),
+                rev,
+                "1",
+            ));
         }
         // The window holds revisions 3 and 4: states from revision 2 on can be rebuilt.
         assert_eq!(c.watch_from(1).unwrap_err(), TooOld { oldest: 2 });
@@ -415,7 +468,12 @@ mod tests {
         c.apply(&ev(EventKind::Modified, "/registry/configmaps/b/y", 6, "2"));
         c.apply(&ev(EventKind::Modified, "/registry/configmaps/b/y", 7, "3"));
         c.apply(&ev(EventKind::Modified, "/registry/configmaps/a/x", 8, "1"));
-        let kinds: Vec<_> = (0..3).map(|_| f.translate(&rx.try_recv().unwrap())).collect();
-        assert_eq!(kinds, [Some(EventKind::Added), Some(EventKind::Deleted), None]);
+        let kinds: Vec<_> = (0..3)
+            .map(|_| f.translate(&rx.try_recv().unwrap()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [Some(EventKind::Added), Some(EventKind::Deleted), None]
+        );
     }
 }

@@ -9,6 +9,7 @@
 mod compactor;
 pub mod etcd;
 pub mod keys;
+mod metered;
 pub mod sqlite;
 mod url;
 
@@ -20,6 +21,7 @@ use bytes::Bytes;
 use futures::Stream;
 
 pub use compactor::{Compactor, CompactorConfig};
+pub use metered::Metered;
 pub use url::{Backend, DEFAULT_DB_FILE, StorageUrl, open};
 
 /// A revision of the whole store: strictly increasing, one per successful write.

@@ -20,7 +20,9 @@ struct ReconcileError(#[from] kube::Error);
 
 /// Keeps `<name>-copy` equal to every ConfigMap labelled `copy=yes`, owned by it.
 async fn reconcile(cm: Arc<ConfigMap>, api: Arc<Api<ConfigMap>>) -> Result<Action, ReconcileError> {
-    let owner = cm.controller_owner_ref(&()).expect("configmaps have names and uids");
+    let owner = cm
+        .controller_owner_ref(&())
+        .expect("configmaps have names and uids");
     let copy = json!({
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": format!("{}-copy", cm.name_any()), "ownerReferences": [owner]},
@@ -29,10 +31,19 @@ async fn reconcile(cm: Arc<ConfigMap>, api: Arc<Api<ConfigMap>>) -> Result<Actio
     let pp = PatchParams::default();
     match api.get_opt(&format!("{}-copy", cm.name_any())).await? {
         Some(_) => {
-            api.patch(&format!("{}-copy", cm.name_any()), &pp, &Patch::Merge(&copy)).await?;
+            api.patch(
+                &format!("{}-copy", cm.name_any()),
+                &pp,
+                &Patch::Merge(&copy),
+            )
+            .await?;
         }
         None => {
-            api.create(&PostParams::default(), &serde_json::from_value(copy).expect("a ConfigMap")).await?;
+            api.create(
+                &PostParams::default(),
+                &serde_json::from_value(copy).expect("a ConfigMap"),
+            )
+            .await?;
         }
     }
     Ok(Action::requeue(Duration::from_secs(300)))
@@ -42,11 +53,20 @@ async fn wait_for_copy(api: &Api<ConfigMap>, name: &str, value: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(cm) = api.get_opt(name).await.unwrap() {
-            if cm.data.as_ref().and_then(|d| d.get("k")).map(String::as_str) == Some(value) {
+            if cm
+                .data
+                .as_ref()
+                .and_then(|d| d.get("k"))
+                .map(String::as_str)
+                == Some(value)
+            {
                 return;
             }
         }
-        assert!(tokio::time::Instant::now() < deadline, "{name} never got k={value}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name} never got k={value}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -70,17 +90,29 @@ async fn a_kube_runtime_controller_reconciles_configmaps() {
     .unwrap();
     api.create(&PostParams::default(), &source).await.unwrap();
     wait_for_copy(&api, "src-copy", "1").await;
-    api.patch("src", &PatchParams::default(), &Patch::Merge(json!({"data": {"k": "2"}}))).await.unwrap();
+    api.patch(
+        "src",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"k": "2"}})),
+    )
+    .await
+    .unwrap();
     wait_for_copy(&api, "src-copy", "2").await;
     let copy = api.get("src-copy").await.unwrap();
     assert_eq!(copy.owner_references()[0].name, "src");
-    assert!(copy.meta().labels.is_none(), "the copy is not itself copied");
+    assert!(
+        copy.meta().labels.is_none(),
+        "the copy is not itself copied"
+    );
     handle.abort();
 }
 
 #[tokio::test]
 async fn the_same_surface_over_etcd() {
-    let etcd = keelson_e2e::EtcdProcess::start(keelson_e2e::EtcdOptions { unsafe_no_fsync: true }).unwrap();
+    let etcd = keelson_e2e::EtcdProcess::start(keelson_e2e::EtcdOptions {
+        unsafe_no_fsync: true,
+    })
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path());
     cfg.storage = keelson_apiserver::storage::StorageUrl::parse(&etcd.storage_url()).unwrap();
@@ -88,15 +120,24 @@ async fn the_same_surface_over_etcd() {
     let api: Api<ConfigMap> = Api::namespaced(client_for(&server.url()), "default");
     let mut stream = watcher::watcher(api.clone(), watcher::Config::default()).boxed();
     for i in 0..5 {
-        let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": format!("e{i}")}, "data": {"k": "v"}})).unwrap();
+        let cm: ConfigMap = serde_json::from_value(
+            json!({"metadata": {"name": format!("e{i}")}, "data": {"k": "v"}}),
+        )
+        .unwrap();
         api.create(&PostParams::default(), &cm).await.unwrap();
     }
     let page = api.list(&ListParams::default().limit(2)).await.unwrap();
-    assert_eq!((page.items.len(), page.metadata.remaining_item_count), (2, Some(3)));
+    assert_eq!(
+        (page.items.len(), page.metadata.remaining_item_count),
+        (2, Some(3))
+    );
     let mut applied = std::collections::BTreeSet::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while applied.len() < 5 {
-        match tokio::time::timeout_at(deadline, stream.next()).await.expect("watcher stalled") {
+        match tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("watcher stalled")
+        {
             Some(Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o))) => {
                 applied.insert(o.name_any());
             }

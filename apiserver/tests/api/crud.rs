@@ -29,7 +29,10 @@ async fn system_namespaces_exist_at_start() {
         .filter_map(|n| n.metadata.name)
         .collect();
     for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
-        assert!(names.contains(&ns.to_owned()), "{ns} missing from {names:?}");
+        assert!(
+            names.contains(&ns.to_owned()),
+            "{ns} missing from {names:?}"
+        );
     }
 }
 
@@ -37,7 +40,10 @@ async fn system_namespaces_exist_at_start() {
 async fn create_get_list_update_delete_round_trip() {
     let t = TestServer::start().await;
     let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "default");
-    let created = api.create(&PostParams::default(), &cm("one", "a")).await.unwrap();
+    let created = api
+        .create(&PostParams::default(), &cm("one", "a"))
+        .await
+        .unwrap();
     let meta = &created.metadata;
     assert!(meta.uid.as_deref().is_some_and(|u| u.len() == 36));
     assert!(meta.creation_timestamp.is_some());
@@ -48,29 +54,59 @@ async fn create_get_list_update_delete_round_trip() {
     let got = api.get("one").await.unwrap();
     assert_eq!(got.data.as_ref().unwrap()["key"], "a");
 
-    api.create(&PostParams::default(), &cm("two", "b")).await.unwrap();
-    let list = api.list(&ListParams::default().labels("tier=b")).await.unwrap();
+    api.create(&PostParams::default(), &cm("two", "b"))
+        .await
+        .unwrap();
+    let list = api
+        .list(&ListParams::default().labels("tier=b"))
+        .await
+        .unwrap();
     assert_eq!(list.items.len(), 1);
-    assert!(list.metadata.resource_version.is_some_and(|rv| !rv.is_empty()));
-    let all = api.list(&ListParams::default().labels("app=demo,tier in (a,b)")).await.unwrap();
+    assert!(
+        list.metadata
+            .resource_version
+            .is_some_and(|rv| !rv.is_empty())
+    );
+    let all = api
+        .list(&ListParams::default().labels("app=demo,tier in (a,b)"))
+        .await
+        .unwrap();
     assert_eq!(all.items.len(), 2);
-    let by_field = api.list(&ListParams::default().fields("metadata.name=two")).await.unwrap();
+    let by_field = api
+        .list(&ListParams::default().fields("metadata.name=two"))
+        .await
+        .unwrap();
     assert_eq!(by_field.items.len(), 1);
 
     // A stale resourceVersion is a conflict; the current one wins.
     let mut stale = got.clone();
     let mut fresh = api.get("one").await.unwrap();
     fresh.data = Some([("key".to_owned(), "c".to_owned())].into());
-    let updated = api.replace("one", &PostParams::default(), &fresh).await.unwrap();
-    assert_ne!(updated.metadata.resource_version, got.metadata.resource_version);
+    let updated = api
+        .replace("one", &PostParams::default(), &fresh)
+        .await
+        .unwrap();
+    assert_ne!(
+        updated.metadata.resource_version,
+        got.metadata.resource_version
+    );
     stale.data = Some([("key".to_owned(), "d".to_owned())].into());
-    let err = api.replace("one", &PostParams::default(), &stale).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 409 && s.reason == "Conflict"), "{err:?}");
+    let err = api
+        .replace("one", &PostParams::default(), &stale)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 409 && s.reason == "Conflict"),
+        "{err:?}"
+    );
     assert_eq!(api.get("one").await.unwrap().data.unwrap()["key"], "c");
 
     api.delete("one", &DeleteParams::default()).await.unwrap();
     let err = api.get("one").await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 404 && s.message == "configmaps \"one\" not found"), "{err:?}");
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 404 && s.message == "configmaps \"one\" not found"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -86,8 +122,14 @@ async fn generate_name_and_missing_namespace() {
     assert!(a.starts_with("gen-") && a.len() == 9, "{a}");
     assert_ne!(a, b);
     let missing: Api<ConfigMap> = Api::namespaced(t.client.clone(), "nowhere");
-    let err = missing.create(&PostParams::default(), &cm("x", "a")).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 404 && s.message == "namespaces \"nowhere\" not found"), "{err:?}");
+    let err = missing
+        .create(&PostParams::default(), &cm("x", "a"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 404 && s.message == "namespaces \"nowhere\" not found"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -120,37 +162,81 @@ async fn patches_of_every_type() {
             {"name": "app", "image": "busybox:2", "env": [{"name": "B", "$patch": "delete"}]}
         ]}}}
     });
-    let out = api.patch("web", &pp, &Patch::Strategic(&smp)).await.unwrap();
+    let out = api
+        .patch("web", &pp, &Patch::Strategic(&smp))
+        .await
+        .unwrap();
     let labels = out.metadata.labels.clone().unwrap();
-    assert_eq!((labels.get("a"), labels.get("b"), labels.get("c")), (Some(&"1".to_owned()), None, Some(&"3".to_owned())));
-    let containers = &out.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers;
-    assert_eq!(containers.len(), 2, "strategic merge keeps the other container");
+    assert_eq!(
+        (labels.get("a"), labels.get("b"), labels.get("c")),
+        (Some(&"1".to_owned()), None, Some(&"3".to_owned()))
+    );
+    let containers = &out
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers;
+    assert_eq!(
+        containers.len(),
+        2,
+        "strategic merge keeps the other container"
+    );
     assert_eq!(containers[0].image.as_deref(), Some("busybox:2"));
-    let env: Vec<_> = containers[0].env.clone().unwrap().into_iter().map(|e| e.name).collect();
+    let env: Vec<_> = containers[0]
+        .env
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
     assert_eq!(env, ["A"]);
-    assert_eq!(out.metadata.generation, Some(2), "a spec change bumps generation");
+    assert_eq!(
+        out.metadata.generation,
+        Some(2),
+        "a spec change bumps generation"
+    );
 
     // Merge patch replaces lists wholesale.
-    let mp = json!({"spec": {"template": {"spec": {"containers": [{"name": "only", "image": "x"}]}}}});
+    let mp =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "only", "image": "x"}]}}}});
     let out = api.patch("web", &pp, &Patch::Merge(&mp)).await.unwrap();
     assert_eq!(out.spec.unwrap().template.spec.unwrap().containers.len(), 1);
     assert_eq!(out.metadata.generation, Some(3));
 
     // A metadata-only change does not bump generation.
-    let out = api.patch("web", &pp, &Patch::Merge(json!({"metadata": {"annotations": {"x": "y"}}}))).await.unwrap();
+    let out = api
+        .patch(
+            "web",
+            &pp,
+            &Patch::Merge(json!({"metadata": {"annotations": {"x": "y"}}})),
+        )
+        .await
+        .unwrap();
     assert_eq!(out.metadata.generation, Some(3));
 
     // JSON patch with a failing test changes nothing.
     let jp: json_patch::Patch = serde_json::from_value(json!([
         {"op": "test", "path": "/spec/replicas", "value": 7},
         {"op": "replace", "path": "/spec/replicas", "value": 9}
-    ])).unwrap();
-    let err = api.patch("web", &pp, &Patch::<()>::Json(jp)).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 422), "{err:?}");
+    ]))
+    .unwrap();
+    let err = api
+        .patch("web", &pp, &Patch::<()>::Json(jp))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 422),
+        "{err:?}"
+    );
     let jp: json_patch::Patch = serde_json::from_value(json!([
         {"op": "test", "path": "/spec/replicas", "value": 1},
         {"op": "replace", "path": "/spec/replicas", "value": 4}
-    ])).unwrap();
+    ]))
+    .unwrap();
     let out = api.patch("web", &pp, &Patch::<()>::Json(jp)).await.unwrap();
     assert_eq!(out.spec.unwrap().replicas, Some(4));
 }
@@ -166,19 +252,45 @@ async fn status_is_separate_from_the_main_resource() {
     }))
     .unwrap();
     let created = api.create(&PostParams::default(), &pod).await.unwrap();
-    assert_eq!(created.status.unwrap().phase.as_deref(), Some("Pending"), "create resets status");
+    assert_eq!(
+        created.status.unwrap().phase.as_deref(),
+        Some("Pending"),
+        "create resets status"
+    );
     let pp = PatchParams::default();
     let out = api
-        .patch_status("p", &pp, &Patch::Merge(json!({"status": {"phase": "Running"}, "metadata": {"labels": {"x": "y"}}})))
+        .patch_status(
+            "p",
+            &pp,
+            &Patch::Merge(
+                json!({"status": {"phase": "Running"}, "metadata": {"labels": {"x": "y"}}}),
+            ),
+        )
         .await
         .unwrap();
-    assert_eq!(out.status.as_ref().unwrap().phase.as_deref(), Some("Running"));
-    assert!(out.metadata.labels.is_none(), "/status ignores metadata changes");
+    assert_eq!(
+        out.status.as_ref().unwrap().phase.as_deref(),
+        Some("Running")
+    );
+    assert!(
+        out.metadata.labels.is_none(),
+        "/status ignores metadata changes"
+    );
     let out = api
-        .patch("p", &pp, &Patch::Merge(json!({"status": {"phase": "Failed"}, "metadata": {"labels": {"x": "y"}}})))
+        .patch(
+            "p",
+            &pp,
+            &Patch::Merge(
+                json!({"status": {"phase": "Failed"}, "metadata": {"labels": {"x": "y"}}}),
+            ),
+        )
         .await
         .unwrap();
-    assert_eq!(out.status.unwrap().phase.as_deref(), Some("Running"), "the main resource ignores status");
+    assert_eq!(
+        out.status.unwrap().phase.as_deref(),
+        Some("Running"),
+        "the main resource ignores status"
+    );
     assert_eq!(out.metadata.labels.unwrap()["x"], "y");
 }
 
@@ -190,18 +302,33 @@ async fn finalizers_hold_deletion_until_removed() {
     obj.metadata.finalizers = Some(vec!["example.com/hold".into()]);
     api.create(&PostParams::default(), &obj).await.unwrap();
     let out = api.delete("held", &DeleteParams::default()).await.unwrap();
-    let kept = out.left().expect("the object stays while it has finalizers");
+    let kept = out
+        .left()
+        .expect("the object stays while it has finalizers");
     assert!(kept.metadata.deletion_timestamp.is_some());
     assert!(api.get("held").await.is_ok());
     let out = api
-        .delete("held", &DeleteParams { propagation_policy: Some(kube::api::PropagationPolicy::Foreground), ..Default::default() })
+        .delete(
+            "held",
+            &DeleteParams {
+                propagation_policy: Some(kube::api::PropagationPolicy::Foreground),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let kept = out.left().unwrap();
-    assert_eq!(kept.metadata.finalizers.unwrap(), ["example.com/hold", "foregroundDeletion"]);
-    api.patch("held", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}})))
-        .await
-        .unwrap();
+    assert_eq!(
+        kept.metadata.finalizers.unwrap(),
+        ["example.com/hold", "foregroundDeletion"]
+    );
+    api.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
     assert!(matches!(api.get("held").await.unwrap_err(), kube::Error::Api(s) if s.code == 404));
 }
 
@@ -215,10 +342,26 @@ async fn pods_on_a_node_wait_for_their_kubelet() {
     }))
     .unwrap();
     api.create(&PostParams::default(), &pod).await.unwrap();
-    let out = api.delete("bound", &DeleteParams::default()).await.unwrap().left().unwrap();
+    let out = api
+        .delete("bound", &DeleteParams::default())
+        .await
+        .unwrap()
+        .left()
+        .unwrap();
     assert_eq!(out.metadata.deletion_grace_period_seconds, Some(20));
-    assert!(api.get("bound").await.is_ok(), "a bound pod waits for its kubelet");
-    api.delete("bound", &DeleteParams { grace_period_seconds: Some(0), ..Default::default() }).await.unwrap();
+    assert!(
+        api.get("bound").await.is_ok(),
+        "a bound pod waits for its kubelet"
+    );
+    api.delete(
+        "bound",
+        &DeleteParams {
+            grace_period_seconds: Some(0),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert!(api.get("bound").await.is_err());
     // Unbound pods go at once.
     let mut unbound = pod.clone();
@@ -233,11 +376,30 @@ async fn pods_on_a_node_wait_for_their_kubelet() {
 async fn dry_run_stores_nothing() {
     let t = TestServer::start().await;
     let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "default");
-    let out = api.create(&PostParams { dry_run: true, ..Default::default() }, &cm("dry", "a")).await.unwrap();
+    let out = api
+        .create(
+            &PostParams {
+                dry_run: true,
+                ..Default::default()
+            },
+            &cm("dry", "a"),
+        )
+        .await
+        .unwrap();
     assert_eq!(out.metadata.name.as_deref(), Some("dry"));
     assert!(api.get("dry").await.is_err());
-    api.create(&PostParams::default(), &cm("wet", "a")).await.unwrap();
-    api.delete("wet", &DeleteParams { dry_run: true, ..Default::default() }).await.unwrap();
+    api.create(&PostParams::default(), &cm("wet", "a"))
+        .await
+        .unwrap();
+    api.delete(
+        "wet",
+        &DeleteParams {
+            dry_run: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert!(api.get("wet").await.is_ok());
 }
 
@@ -246,7 +408,9 @@ async fn pages_come_from_one_snapshot() {
     let t = TestServer::start().await;
     let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "default");
     for i in 0..7 {
-        api.create(&PostParams::default(), &cm(&format!("c{i}"), "a")).await.unwrap();
+        api.create(&PostParams::default(), &cm(&format!("c{i}"), "a"))
+            .await
+            .unwrap();
     }
     let first = api.list(&ListParams::default().limit(3)).await.unwrap();
     assert_eq!(first.items.len(), 3);
@@ -254,12 +418,24 @@ async fn pages_come_from_one_snapshot() {
     let token = first.metadata.continue_.clone().unwrap();
     // Writes after the first page are not seen by later pages.
     api.delete("c5", &DeleteParams::default()).await.unwrap();
-    api.create(&PostParams::default(), &cm("c9", "a")).await.unwrap();
-    let mut names: Vec<String> = first.items.iter().filter_map(|c| c.metadata.name.clone()).collect();
+    api.create(&PostParams::default(), &cm("c9", "a"))
+        .await
+        .unwrap();
+    let mut names: Vec<String> = first
+        .items
+        .iter()
+        .filter_map(|c| c.metadata.name.clone())
+        .collect();
     let mut token = Some(token);
     while let Some(t2) = token {
-        let page = api.list(&ListParams::default().limit(3).continue_token(&t2)).await.unwrap();
-        assert_eq!(page.metadata.resource_version, first.metadata.resource_version);
+        let page = api
+            .list(&ListParams::default().limit(3).continue_token(&t2))
+            .await
+            .unwrap();
+        assert_eq!(
+            page.metadata.resource_version,
+            first.metadata.resource_version
+        );
         names.extend(page.items.iter().filter_map(|c| c.metadata.name.clone()));
         token = page.metadata.continue_.filter(|c| !c.is_empty());
     }

@@ -13,13 +13,45 @@ fn cm(name: &str) -> Value {
 #[tokio::test]
 async fn malformed_bodies_are_400_and_store_nothing() {
     let t = TestServer::start().await;
-    let (s, _, v) = t.raw("POST", CMS, Some("application/json"), None, b"{\"metadata\": ".to_vec()).await;
-    assert_eq!((s, v["kind"].as_str(), v["reason"].as_str()), (400, Some("Status"), Some("BadRequest")));
-    let (s, _, v) = t.raw("POST", CMS, Some("application/yaml"), None, b"metadata: [unclosed".to_vec()).await;
+    let (s, _, v) = t
+        .raw(
+            "POST",
+            CMS,
+            Some("application/json"),
+            None,
+            b"{\"metadata\": ".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (s, v["kind"].as_str(), v["reason"].as_str()),
+        (400, Some("Status"), Some("BadRequest"))
+    );
+    let (s, _, v) = t
+        .raw(
+            "POST",
+            CMS,
+            Some("application/yaml"),
+            None,
+            b"metadata: [unclosed".to_vec(),
+        )
+        .await;
     assert_eq!(s, 400, "{v}");
-    let (s, v) = t.send_json("POST", CMS, "application/json", &json!({"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"k": 5}})).await;
+    let (s, v) = t
+        .send_json(
+            "POST",
+            CMS,
+            "application/json",
+            &json!({"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"k": 5}}),
+        )
+        .await;
     assert_eq!(s, 400, "a wrongly typed field: {v}");
-    assert!(v["message"].as_str().unwrap().contains("cannot be handled as a ConfigMap"), "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be handled as a ConfigMap"),
+        "{v}"
+    );
     let (s, v) = t.get_json(&format!("{CMS}?limit=abc")).await;
     assert_eq!(s, 400, "{v}");
     let (s, list) = t.get_json(CMS).await;
@@ -29,8 +61,11 @@ async fn malformed_bodies_are_400_and_store_nothing() {
 #[tokio::test]
 async fn yaml_bodies_are_accepted() {
     let t = TestServer::start().await;
-    let body = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  a: b\n".to_vec();
-    let (s, _, v) = t.raw("POST", CMS, Some("application/yaml"), None, body).await;
+    let body =
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  a: b\n".to_vec();
+    let (s, _, v) = t
+        .raw("POST", CMS, Some("application/yaml"), None, body)
+        .await;
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["data"]["a"], "b");
 }
@@ -39,13 +74,33 @@ async fn yaml_bodies_are_accepted() {
 async fn strict_field_validation_names_every_unknown_and_duplicate_field() {
     let t = TestServer::start().await;
     let body = br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"s","name":"s","bogus":1},"data":{"k":"v"},"extra":true}"#.to_vec();
-    let (s, _, v) = t.raw("POST", &format!("{CMS}?fieldValidation=Strict"), Some("application/json"), None, body.clone()).await;
+    let (s, _, v) = t
+        .raw(
+            "POST",
+            &format!("{CMS}?fieldValidation=Strict"),
+            Some("application/json"),
+            None,
+            body.clone(),
+        )
+        .await;
     assert_eq!(s, 400, "{v}");
     let msg = v["message"].as_str().unwrap();
-    for field in ["duplicate field \"metadata.name\"", "unknown field \"metadata.bogus\"", "unknown field \"extra\""] {
+    for field in [
+        "duplicate field \"metadata.name\"",
+        "unknown field \"metadata.bogus\"",
+        "unknown field \"extra\"",
+    ] {
         assert!(msg.contains(field), "{field} not in {msg}");
     }
-    let (s, headers, v) = t.raw("POST", &format!("{CMS}?fieldValidation=Warn"), Some("application/json"), None, body).await;
+    let (s, headers, v) = t
+        .raw(
+            "POST",
+            &format!("{CMS}?fieldValidation=Warn"),
+            Some("application/json"),
+            None,
+            body,
+        )
+        .await;
     assert_eq!(s, 201, "{v}");
     assert_eq!(headers.get_all("warning").iter().count(), 3);
     assert!(v.get("extra").is_none(), "unknown fields are dropped");
@@ -54,14 +109,44 @@ async fn strict_field_validation_names_every_unknown_and_duplicate_field() {
 #[tokio::test]
 async fn media_types_and_methods() {
     let t = TestServer::start().await;
-    let (s, _, v) = t.raw("POST", CMS, Some("application/vnd.kubernetes.protobuf"), None, vec![1, 2]).await;
-    assert_eq!((s, v["reason"].as_str()), (415, Some("UnsupportedMediaType")));
+    let (s, _, v) = t
+        .raw(
+            "POST",
+            CMS,
+            Some("application/vnd.kubernetes.protobuf"),
+            None,
+            vec![1, 2],
+        )
+        .await;
+    assert_eq!(
+        (s, v["reason"].as_str()),
+        (415, Some("UnsupportedMediaType"))
+    );
     t.send_json("POST", CMS, "application/json", &cm("a")).await;
-    let (s, v) = t.send_json("PATCH", &format!("{CMS}/a"), "application/apply-patch+yaml", &cm("a")).await;
+    let (s, v) = t
+        .send_json(
+            "PATCH",
+            &format!("{CMS}/a"),
+            "application/apply-patch+yaml",
+            &cm("a"),
+        )
+        .await;
     assert_eq!(s, 415, "{v}");
     assert!(v["message"].as_str().unwrap().contains("server-side apply"));
-    let (s, _, v) = t.raw("POST", "/api/v1/namespaces/default/pods/x/log", None, None, vec![]).await;
-    assert_eq!((s, v["reason"].as_str()), (405, Some("MethodNotAllowed")), "{v}");
+    let (s, _, v) = t
+        .raw(
+            "POST",
+            "/api/v1/namespaces/default/pods/x/log",
+            None,
+            None,
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        (s, v["reason"].as_str()),
+        (405, Some("MethodNotAllowed")),
+        "{v}"
+    );
     let (s, v) = t.get_json("/api/v1/namespaces/default/pods/x/log").await;
     assert_eq!(s, 501, "{v}");
     assert!(v["message"].as_str().unwrap().contains("not yet available"));
@@ -74,16 +159,24 @@ async fn oversized_bodies_are_413() {
     let t = TestServer::start().await;
     let big = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}, "data": {"k": "x".repeat(3 * 1024 * 1024 + 10)}});
     let (s, v) = t.send_json("POST", CMS, "application/json", &big).await;
-    assert_eq!((s, v["reason"].as_str()), (413, Some("RequestEntityTooLarge")), "{v}");
+    assert_eq!(
+        (s, v["reason"].as_str()),
+        (413, Some("RequestEntityTooLarge")),
+        "{v}"
+    );
 }
 
 #[tokio::test]
 async fn bad_selectors_name_the_problem() {
     let t = TestServer::start().await;
-    let (s, v) = t.get_json("/api/v1/pods?fieldSelector=spec.bogus%3Dx").await;
+    let (s, v) = t
+        .get_json("/api/v1/pods?fieldSelector=spec.bogus%3Dx")
+        .await;
     assert_eq!(s, 400);
     assert!(v["message"].as_str().unwrap().contains("spec.bogus"), "{v}");
-    let (s, _) = t.get_json("/api/v1/pods?fieldSelector=spec.nodeName%3Dn1").await;
+    let (s, _) = t
+        .get_json("/api/v1/pods?fieldSelector=spec.nodeName%3Dn1")
+        .await;
     assert_eq!(s, 200);
     let (s, _) = t.get_json("/api/v1/pods?labelSelector=a%20in%20(b").await;
     assert_eq!(s, 400);
@@ -93,12 +186,19 @@ async fn bad_selectors_name_the_problem() {
 async fn update_name_mismatch_and_conflicting_resource_version() {
     let t = TestServer::start().await;
     let (_, created) = t.send_json("POST", CMS, "application/json", &cm("a")).await;
-    let (s, v) = t.send_json("PUT", &format!("{CMS}/b"), "application/json", &cm("a")).await;
+    let (s, v) = t
+        .send_json("PUT", &format!("{CMS}/b"), "application/json", &cm("a"))
+        .await;
     assert_eq!(s, 400, "{v}");
     let mut stale = created.clone();
     stale["metadata"]["resourceVersion"] = json!("1");
-    let (s, v) = t.send_json("PUT", &format!("{CMS}/a"), "application/json", &stale).await;
+    let (s, v) = t
+        .send_json("PUT", &format!("{CMS}/a"), "application/json", &stale)
+        .await;
     assert_eq!((s, v["reason"].as_str()), (409, Some("Conflict")));
     let (_, now) = t.get_json(&format!("{CMS}/a")).await;
-    assert_eq!(now["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"]);
+    assert_eq!(
+        now["metadata"]["resourceVersion"],
+        created["metadata"]["resourceVersion"]
+    );
 }

@@ -42,7 +42,11 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let server = server::start(tune(config(dir.path()))).await.unwrap();
         let client = client_for(&server.url());
-        Self { server: Some(server), client, dir }
+        Self {
+            server: Some(server),
+            client,
+            dir,
+        }
     }
 
     pub(crate) fn url(&self) -> String {
@@ -80,9 +84,21 @@ impl TestServer {
         (s, v)
     }
 
-    pub(crate) async fn send_json(&self, method: &str, path: &str, ct: &str, body: &Value) -> (u16, Value) {
+    pub(crate) async fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        ct: &str,
+        body: &Value,
+    ) -> (u16, Value) {
         let (s, _, v) = self
-            .raw(method, path, Some(ct), None, serde_json::to_vec(body).unwrap())
+            .raw(
+                method,
+                path,
+                Some(ct),
+                None,
+                serde_json::to_vec(body).unwrap(),
+            )
             .await;
         (s, v)
     }

@@ -24,12 +24,22 @@ async fn watch_from_a_resource_version_sees_every_later_change_once() {
     let rv = a.metadata.resource_version.clone().unwrap();
     api.create(&PostParams::default(), &cm("b")).await.unwrap();
     api.delete("a", &DeleteParams::default()).await.unwrap();
-    let mut stream = api.watch(&WatchParams::default().timeout(5), &rv).await.unwrap().boxed();
+    let mut stream = api
+        .watch(&WatchParams::default().timeout(5), &rv)
+        .await
+        .unwrap()
+        .boxed();
     let mut seen = Vec::new();
     while seen.len() < 2 {
-        match tokio::time::timeout(Duration::from_secs(5), stream.try_next()).await.unwrap().unwrap() {
+        match tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+            .await
+            .unwrap()
+            .unwrap()
+        {
             Some(WatchEvent::Added(o)) => seen.push(format!("ADDED {}", o.metadata.name.unwrap())),
-            Some(WatchEvent::Deleted(o)) => seen.push(format!("DELETED {}", o.metadata.name.unwrap())),
+            Some(WatchEvent::Deleted(o)) => {
+                seen.push(format!("DELETED {}", o.metadata.name.unwrap()))
+            }
             Some(other) => panic!("unexpected {other:?}"),
             None => break,
         }
@@ -46,12 +56,27 @@ async fn a_too_old_resource_version_is_an_in_stream_410() {
     .await;
     let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "default");
     for i in 0..5 {
-        api.create(&PostParams::default(), &cm(&format!("c{i}"))).await.unwrap();
+        api.create(&PostParams::default(), &cm(&format!("c{i}")))
+            .await
+            .unwrap();
     }
-    let (s, _, body) = t.raw("GET", "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=2&timeoutSeconds=2", None, None, vec![]).await;
+    let (s, _, body) = t
+        .raw(
+            "GET",
+            "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=2&timeoutSeconds=2",
+            None,
+            None,
+            vec![],
+        )
+        .await;
     assert_eq!(s, 200, "never a bare HTTP 410");
     let text = body.to_string();
-    assert!(text.contains("\"ERROR\"") && text.contains("410") && text.contains("too old resource version"), "{text}");
+    assert!(
+        text.contains("\"ERROR\"")
+            && text.contains("410")
+            && text.contains("too old resource version"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -64,11 +89,19 @@ async fn streaming_lists_end_with_the_initial_events_bookmark() {
         .await;
     assert_eq!(s, 200);
     let text = body.as_str().unwrap().to_owned();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines[0]["type"], "ADDED");
     assert_eq!(lines[1]["type"], "BOOKMARK");
-    assert_eq!(lines[1]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"], "true");
-    let (s, v) = t.get_json("/api/v1/configmaps?watch=1&sendInitialEvents=true").await;
+    assert_eq!(
+        lines[1]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+    let (s, v) = t
+        .get_json("/api/v1/configmaps?watch=1&sendInitialEvents=true")
+        .await;
     assert_eq!(s, 422, "sendInitialEvents needs NotOlderThan: {v}");
 }
 
@@ -80,11 +113,15 @@ async fn names_after(
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let mut buffer: Option<BTreeSet<String>> = None;
     while !until(state) {
-        let next = tokio::time::timeout_at(deadline, stream.next()).await.expect("watcher stalled");
+        let next = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("watcher stalled");
         match next {
             Some(Ok(Event::Init)) => buffer = Some(BTreeSet::new()),
             Some(Ok(Event::InitApply(o))) => {
-                buffer.get_or_insert_with(BTreeSet::new).insert(o.metadata.name.unwrap());
+                buffer
+                    .get_or_insert_with(BTreeSet::new)
+                    .insert(o.metadata.name.unwrap());
             }
             Some(Ok(Event::InitDone)) => *state = buffer.take().unwrap_or_default(),
             Some(Ok(Event::Apply(o))) => {
@@ -102,7 +139,9 @@ async fn names_after(
 async fn watcher_follows_restarts_and_compaction(streaming: bool) {
     let mut t = TestServer::start().await;
     let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "default");
-    api.create(&PostParams::default(), &cm("before")).await.unwrap();
+    api.create(&PostParams::default(), &cm("before"))
+        .await
+        .unwrap();
     let addr = t.server.as_ref().unwrap().addr;
     let config = if streaming {
         watcher::Config::default().streaming_lists()
@@ -120,19 +159,33 @@ async fn watcher_follows_restarts_and_compaction(streaming: bool) {
     cfg.listen = addr;
     let server = keelson_apiserver::server::start(cfg).await.unwrap();
     let api: Api<ConfigMap> = Api::namespaced(client_for(&server.url()), "default");
-    api.create(&PostParams::default(), &cm("after-restart")).await.unwrap();
-    api.delete("before", &DeleteParams::default()).await.unwrap();
-    names_after(&mut stream, &mut state, |s| s.contains("after-restart") && !s.contains("before")).await;
+    api.create(&PostParams::default(), &cm("after-restart"))
+        .await
+        .unwrap();
+    api.delete("before", &DeleteParams::default())
+        .await
+        .unwrap();
+    names_after(&mut stream, &mut state, |s| {
+        s.contains("after-restart") && !s.contains("before")
+    })
+    .await;
 
     // Compact everything: the watcher's resourceVersion becomes too old and it relists.
     for i in 0..3 {
-        api.create(&PostParams::default(), &cm(&format!("n{i}"))).await.unwrap();
+        api.create(&PostParams::default(), &cm(&format!("n{i}")))
+            .await
+            .unwrap();
     }
     let rev = server.storage().current_revision().await.unwrap();
     server.storage().compact(rev).await.unwrap();
-    api.create(&PostParams::default(), &cm("after-compaction")).await.unwrap();
+    api.create(&PostParams::default(), &cm("after-compaction"))
+        .await
+        .unwrap();
     names_after(&mut stream, &mut state, |s| s.contains("after-compaction")).await;
-    let expected: BTreeSet<String> = ["after-restart", "n0", "n1", "n2", "after-compaction"].iter().map(|s| s.to_string()).collect();
+    let expected: BTreeSet<String> = ["after-restart", "n0", "n1", "n2", "after-compaction"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     assert_eq!(state, expected);
     t.server = Some(server);
 }
