@@ -74,15 +74,15 @@ fn from_value(o: &mut DeleteOptions, v: &Value) -> ApiResult<()> {
         }
         o.dry_run = !values.is_empty();
     }
-    if let Some(p) = &o.propagation {
-        if !matches!(p.as_str(), "Orphan" | "Background" | "Foreground") {
-            let mut e = ApiError::bad_request(format!(
-                "propagationPolicy: Unsupported value: \"{p}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
-            ));
-            e.code = 422;
-            e.reason = "Invalid";
-            return Err(e);
-        }
+    if let Some(p) = &o.propagation
+        && !matches!(p.as_str(), "Orphan" | "Background" | "Foreground")
+    {
+        let mut e = ApiError::bad_request(format!(
+            "propagationPolicy: Unsupported value: \"{p}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
+        ));
+        e.code = 422;
+        e.reason = "Invalid";
+        return Err(e);
     }
     Ok(())
 }
@@ -121,16 +121,16 @@ async fn delete_one(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Res
             ));
         }
     }
-    if let Some(rv) = &opts.resource_version {
-        if *rv != old_rev.to_string() {
-            return Err(ApiError::conflict(
-                def,
-                &name,
-                &format!(
-                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {old_rev}"
-                ),
-            ));
-        }
+    if let Some(rv) = &opts.resource_version
+        && *rv != old_rev.to_string()
+    {
+        return Err(ApiError::conflict(
+            def,
+            &name,
+            &format!(
+                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {old_rev}"
+            ),
+        ));
     }
     let grace = grace_period(def.kind, &old, opts.grace);
     let mut new = old.clone();

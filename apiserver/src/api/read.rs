@@ -16,7 +16,7 @@ use crate::selector::label::LabelSelector;
 use crate::storage::{Revision, StorageError, keys};
 
 /// The cache of a resource (every registered resource has one).
-pub(crate) fn cache_of<'a>(ctx: &'a Ctx) -> ApiResult<&'a ResourceCache> {
+pub(crate) fn cache_of(ctx: &Ctx) -> ApiResult<&ResourceCache> {
     ctx.state
         .caches()
         .get(ctx.target.def)
@@ -105,13 +105,13 @@ pub(crate) fn filter(ctx: &Ctx) -> ApiResult<Filter> {
         .map_err(|e| ApiError::bad_request(format!("{e}")))?;
     let mut key_prefix = keys::list_prefix(def.storage_prefix, ctx.target.namespace.as_deref());
     // metadata.namespace=X on an all-namespaces request narrows the range.
-    if ctx.target.namespace.is_none() && def.namespaced {
-        if let Some(ns) = fields
+    if ctx.target.namespace.is_none()
+        && def.namespaced
+        && let Some(ns) = fields
             .exact("metadata.namespace")
             .filter(|ns| !ns.is_empty())
-        {
-            key_prefix = keys::list_prefix(def.storage_prefix, Some(ns));
-        }
+    {
+        key_prefix = keys::list_prefix(def.storage_prefix, Some(ns));
     }
     Ok(Filter {
         key_prefix,

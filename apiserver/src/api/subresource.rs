@@ -139,10 +139,9 @@ pub(crate) async fn scale(ctx: Ctx, verb: &str, req: Body) -> ApiResult<Response
                 };
                 if let Some(rv) =
                     object::meta_str(&wanted, "resourceVersion").filter(|rv| !rv.is_empty())
+                    && rv != old_rev.to_string()
                 {
-                    if rv != old_rev.to_string() {
-                        return Err(ApiError::conflict_modified(def, &name));
-                    }
+                    return Err(ApiError::conflict_modified(def, &name));
                 }
                 let replicas = scale_replicas(&wanted)?;
                 let mut new = old.clone();

@@ -54,7 +54,7 @@ fn aggregated(headers: &HeaderMap) -> Option<&'static str> {
 
 fn aggregated_response(legacy: bool, version: &'static str) -> Response {
     let doc = crate::discovery::aggregated(legacy, version);
-    let mut r = respond::json(StatusCode::OK, &doc);
+    let mut r = respond::json(StatusCode::OK, doc);
     let ct = format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList");
     if let Ok(v) = HeaderValue::from_str(&ct) {
         r.headers_mut().insert(header::CONTENT_TYPE, v);
@@ -76,7 +76,7 @@ async fn api_root(State(state): State<AppState>, headers: HeaderMap) -> Response
 
 async fn core_v1() -> Response {
     match crate::discovery::resource_list("", "v1") {
-        Some(doc) => respond::json(StatusCode::OK, &doc),
+        Some(doc) => respond::json(StatusCode::OK, doc),
         None => ApiError::no_route().into_response(),
     }
 }
@@ -85,19 +85,19 @@ async fn apis_root(headers: HeaderMap) -> Response {
     if let Some(v) = aggregated(&headers) {
         return aggregated_response(false, v);
     }
-    respond::json(StatusCode::OK, &crate::discovery::api_group_list())
+    respond::json(StatusCode::OK, crate::discovery::api_group_list())
 }
 
 async fn group(Path(group): Path<String>) -> Response {
     match crate::discovery::api_group(&group) {
-        Some(doc) => respond::json(StatusCode::OK, &doc),
+        Some(doc) => respond::json(StatusCode::OK, doc),
         None => ApiError::no_route().into_response(),
     }
 }
 
 async fn group_version(Path((group, version)): Path<(String, String)>) -> Response {
     match crate::discovery::resource_list(&group, &version) {
-        Some(doc) => respond::json(StatusCode::OK, &doc),
+        Some(doc) => respond::json(StatusCode::OK, doc),
         None => ApiError::no_route().into_response(),
     }
 }
@@ -147,7 +147,7 @@ async fn openapi_v2() -> Response {
 }
 
 async fn openapi_v3_index() -> Response {
-    respond::json(StatusCode::OK, &crate::openapi::v3_index())
+    respond::json(StatusCode::OK, crate::openapi::v3_index())
 }
 
 async fn openapi_v3(Path(path): Path<String>) -> Response {

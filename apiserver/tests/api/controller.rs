@@ -52,16 +52,14 @@ async fn reconcile(cm: Arc<ConfigMap>, api: Arc<Api<ConfigMap>>) -> Result<Actio
 async fn wait_for_copy(api: &Api<ConfigMap>, name: &str, value: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        if let Some(cm) = api.get_opt(name).await.unwrap() {
-            if cm
-                .data
-                .as_ref()
-                .and_then(|d| d.get("k"))
-                .map(String::as_str)
-                == Some(value)
-            {
-                return;
-            }
+        let cm = api.get_opt(name).await.unwrap();
+        if cm
+            .and_then(|c| c.data)
+            .and_then(|d| d.get("k").cloned())
+            .as_deref()
+            == Some(value)
+        {
+            return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
