@@ -208,6 +208,15 @@ fn prepare_create(def: &ResourceDef, value: &mut Value) {
     match def.kind {
         "Pod" => value["status"] = json!({"phase": "Pending"}),
         "Namespace" => {
+            // Upstream labels every namespace with its own name.
+            let name = object::name(value).to_owned();
+            if !name.is_empty() {
+                let meta = object::metadata_mut(value);
+                let labels = meta.entry("labels").or_insert_with(|| json!({}));
+                if let Some(l) = labels.as_object_mut() {
+                    l.insert("kubernetes.io/metadata.name".into(), Value::String(name));
+                }
+            }
             value["status"] = json!({"phase": "Active"});
             if value.pointer("/spec/finalizers").is_none() {
                 value["spec"] = json!({"finalizers": ["kubernetes"]});

@@ -202,3 +202,43 @@ async fn update_name_mismatch_and_conflicting_resource_version() {
         created["metadata"]["resourceVersion"]
     );
 }
+
+/// One HTTP/1.1 exchange over a plain socket (kube-rs would retry a 429 by itself).
+async fn raw_http(url: &str, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    socket.read_to_end(&mut out).await.unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn the_in_flight_cap_answers_429_with_retry_after() {
+    let t = TestServer::start_with(|mut c| {
+        c.api.max_inflight_mutating = 0;
+        c
+    })
+    .await;
+    let body = serde_json::to_string(&cm("a")).unwrap();
+    let answer = raw_http(
+        &t.url(),
+        &format!(
+            "POST {CMS} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("\"reason\":\"TooManyRequests\""),
+        "{answer}"
+    );
+    let (s, _) = t.get_json(CMS).await;
+    assert_eq!(s, 200, "reads have their own cap");
+}
