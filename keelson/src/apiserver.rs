@@ -61,8 +61,13 @@ impl Args {
 
 /// Runs the server until a signal, then drains.
 pub(crate) async fn run(config: ServerConfig) -> anyhow::Result<()> {
-    let mut running = server::start(config).await.context("starting the API server")?;
-    eprintln!("keelson apiserver: serving the Kubernetes API at {}", running.url());
+    let mut running = server::start(config)
+        .await
+        .context("starting the API server")?;
+    eprintln!(
+        "keelson apiserver: serving the Kubernetes API at {}",
+        running.url()
+    );
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
     tokio::select! {

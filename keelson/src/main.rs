@@ -95,7 +95,10 @@ fn main() -> ExitCode {
 
 /// Runs a component's future on a multi-threaded runtime; errors exit 1 with their chain.
 fn run_async(name: &str, fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("keelson {name}: cannot start the async runtime: {err}");

@@ -14,13 +14,7 @@ fn keelson(args: &[&str]) -> Output {
 
 #[test]
 fn components_not_built_yet_exit_64_saying_so() {
-    for component in [
-        "up",
-        "scheduler",
-        "controllers",
-        "kubelet",
-        "proxy",
-    ] {
+    for component in ["up", "scheduler", "controllers", "kubelet", "proxy"] {
         let out = keelson(&[component, "--some-flag", "x"]);
         assert_eq!(out.status.code(), Some(64), "keelson {component}");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -66,7 +60,10 @@ fn apiserver_refuses_plain_http_off_loopback() {
     let out = keelson(&["apiserver", "--listen", "0.0.0.0:6443"]);
     assert_eq!(out.status.code(), Some(64));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("refusing to serve plain HTTP on 0.0.0.0:6443"), "{stderr}");
+    assert!(
+        stderr.contains("refusing to serve plain HTTP on 0.0.0.0:6443"),
+        "{stderr}"
+    );
     let out = keelson(&["apiserver", "--storage", "bogus://x"]);
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--storage"));
