@@ -66,6 +66,7 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     task: JoinHandle<Result<(), ServerError>>,
     storage: Arc<dyn Storage>,
+    caches: Arc<Caches>,
 }
 
 impl RunningServer {
@@ -83,10 +84,16 @@ impl RunningServer {
     /// timeout), and returns how serving ended.
     pub async fn stop(self) -> Result<(), ServerError> {
         let _ = self.shutdown.send(true);
-        match self.task.await {
+        let served = match self.task.await {
             Ok(r) => r,
             Err(e) => Err(ServerError::Serve(std::io::Error::other(e.to_string()))),
-        }
+        };
+        // The storage watch ends on shutdown too; once it has, the last handles on the
+        // storage are ours and dropping them closes it (the embedded store's file is free).
+        self.caches.stopped().await;
+        drop(self.caches);
+        drop(self.storage);
+        served
     }
 
     /// Waits until the server ends by itself (an error) — used by the daemon alongside
@@ -132,7 +139,7 @@ pub async fn start_with_storage(
     let (shutdown, shutdown_rx) = watch::channel(false);
     ensure_namespaces(storage.as_ref()).await?;
     let caches = Caches::start(storage.clone(), config.cache.clone(), shutdown_rx.clone()).await?;
-    let state = AppState::new(caches, config.api.clone(), shutdown_rx.clone());
+    let state = AppState::new(caches.clone(), config.api.clone(), shutdown_rx.clone());
     let router = app(state);
     let drain = config.drain_timeout;
     let mut stop = shutdown_rx;
@@ -165,6 +172,7 @@ pub async fn start_with_storage(
         shutdown,
         task,
         storage,
+        caches,
     })
 }
 

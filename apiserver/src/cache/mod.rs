@@ -47,6 +47,7 @@ pub struct Caches {
     by_prefix: HashMap<&'static str, Arc<ResourceCache>>,
     progress: watch::Sender<Revision>,
     config: CacheConfig,
+    follower: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 const LIST_PAGE: usize = 5_000;
@@ -73,10 +74,21 @@ impl Caches {
             by_prefix,
             progress,
             config,
+            follower: parking_lot::Mutex::new(None),
         });
         let revision = caches.relist().await?;
-        tokio::spawn(follow(Arc::downgrade(&caches), revision, shutdown));
+        let follower = tokio::spawn(follow(Arc::downgrade(&caches), revision, shutdown));
+        *caches.follower.lock() = Some(follower);
         Ok(caches)
+    }
+
+    /// Waits until the storage watch feeding the caches has ended (after shutdown), so the
+    /// storage it held is released.
+    pub async fn stopped(&self) {
+        let follower = self.follower.lock().take();
+        if let Some(follower) = follower {
+            let _ = follower.await;
+        }
     }
 
     /// Lists the whole tree at one revision and replaces every cache with it.

@@ -18,6 +18,7 @@ pub(super) const NUDGE_BYTES: usize = 4 * 1024 * 1024;
 pub(super) struct Nudger {
     tx: mpsc::SyncSender<()>,
     pending: usize,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Nudger {
@@ -29,12 +30,19 @@ impl Nudger {
             let _ = self.tx.try_send(());
         }
     }
+
+    /// Stops the checkpointer and waits for its final TRUNCATE checkpoint, so the file is
+    /// free for the next opener when this returns.
+    pub(super) fn finish(self) {
+        drop(self.tx);
+        let _ = self.thread.join();
+    }
 }
 
 /// Starts the checkpointer; it stops when the [`Nudger`] is dropped.
 pub(super) fn spawn(path: PathBuf, conn: Connection) -> std::io::Result<Nudger> {
     let (tx, rx) = mpsc::sync_channel::<()>(1);
-    std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || {
+    let thread = std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || {
         while rx.recv().is_ok() {
             let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
@@ -51,5 +59,9 @@ pub(super) fn spawn(path: PathBuf, conn: Connection) -> std::io::Result<Nudger> 
         // Leave the WAL empty for the next start.
         let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     })?;
-    Ok(Nudger { tx, pending: 0 })
+    Ok(Nudger {
+        tx,
+        pending: 0,
+        thread,
+    })
 }

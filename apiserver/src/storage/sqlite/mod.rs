@@ -76,6 +76,19 @@ struct Inner {
     readers: Arc<Readers>,
     events: broadcast::Sender<Batch>,
     revisions: Arc<Revisions>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    /// Closing the write queue lets the writer commit what it acknowledged and stop; waiting
+    /// for it (and its final checkpoint) means the file is free when the last clone is gone.
+    fn drop(&mut self) {
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.writes, closed));
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
 }
 
 impl SqliteStorage {
@@ -100,7 +113,7 @@ impl SqliteStorage {
             max_batch: config.max_batch.max(1),
             checkpoints,
         };
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || writer.run())
             .map_err(|e| StorageError::Internal(format!("cannot start the writer thread: {e}")))?;
@@ -115,6 +128,7 @@ impl SqliteStorage {
                 readers,
                 events,
                 revisions,
+                writer: Some(writer),
             }),
         })
     }

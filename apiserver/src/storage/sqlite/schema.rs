@@ -65,8 +65,12 @@ pub(super) fn map_err(path: &Path, err: rusqlite::Error) -> StorageError {
     }
 }
 
+/// How long a connection waits for a lock another connection (or a closing store's final
+/// checkpoint) holds.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn set_common_pragmas(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "synchronous", durability.pragma())?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "cache_size", -32_000)?; // KiB: 32 MB of page cache
@@ -91,6 +95,8 @@ pub(super) fn open_writer(
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| map_err(path, e))?;
     let err = |e| map_err(path, e);
+    // Before the first read: a store closing elsewhere may still hold a lock briefly.
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
 
     // The first read of the header: a file that is not SQLite fails here.
     let app_id: i32 = conn

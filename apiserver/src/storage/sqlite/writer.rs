@@ -121,6 +121,8 @@ impl Writer {
                 compaction = self.compact_step(pending);
             }
         }
+        drop(self.conn);
+        self.checkpoints.finish();
         tracing::debug!(path = %self.path.display(), "sqlite writer stopped");
     }
 
