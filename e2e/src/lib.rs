@@ -7,9 +7,14 @@
 //! finds and runs the binaries, and says clearly when one is missing.
 
 mod etcd;
+mod kubectl;
 mod ports;
 
 pub use etcd::{EtcdOptions, EtcdProcess};
+pub use kubectl::{
+    ApiServerOptions, ApiServerProcess, KUBECTL_DIR, Kubectl, KubectlChild, KubectlCommand,
+    KubectlOutput, kubectl_binary,
+};
 pub use ports::free_port;
 
 /// What can go wrong starting a real part.
@@ -41,5 +46,30 @@ pub enum HarnessError {
         seconds: u64,
         /// The tail of its log.
         log: String,
+    },
+    /// A kubectl release the tests run is not installed.
+    #[error(
+        "kubectl 1.{minor} not found at {path}; the Google Cloud SDK `kubectl` package installs \
+         kubectl.1.27 … kubectl.1.33 in that directory"
+    )]
+    MissingKubectl {
+        /// The minor version looked for.
+        minor: u32,
+        /// Where it was looked for.
+        path: std::path::PathBuf,
+    },
+    /// A command running in the background did not print the awaited line in time.
+    #[error(
+        "`{command}` printed no awaited line within {seconds:.1} s (or its output ended first)\n--- stdout:\n{stdout}\n--- stderr:\n{stderr}"
+    )]
+    NoOutput {
+        /// The command line.
+        command: String,
+        /// How long was waited.
+        seconds: f64,
+        /// What it printed so far.
+        stdout: String,
+        /// What it printed to standard error so far.
+        stderr: String,
     },
 }
