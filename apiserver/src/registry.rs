@@ -191,6 +191,19 @@ fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
     serde_json::to_value(typed)
 }
 
+/// `stringData` is write-only, as upstream: its entries are merged over `data` (where they
+/// are kept base64-encoded, as every `data` value) and it is never stored.
+fn normalize_secret(value: serde_json::Value) -> Result<serde_json::Value, serde_json::Error> {
+    let mut secret: core::Secret = serde_json::from_value(value)?;
+    if let Some(strings) = secret.string_data.take() {
+        let data = secret.data.get_or_insert_with(Default::default);
+        for (key, text) in strings {
+            data.insert(key, k8s_openapi::ByteString(text.into_bytes()));
+        }
+    }
+    serde_json::to_value(secret)
+}
+
 fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
     generator.subschema_for::<T>()
 }
@@ -402,7 +415,7 @@ pub static RESOURCES: &[ResourceDef] = &[
         fields: fields::SECRET,
         table: &table::SECRET,
         schema: schema_of::<core::Secret>,
-        normalize: roundtrip::<core::Secret>,
+        normalize: normalize_secret,
         definition: "io.k8s.api.core.v1.Secret",
         conversion: None,
     },
@@ -717,5 +730,20 @@ mod tests {
             Some("events.k8s.io")
         );
         assert_eq!(group_versions().first(), Some(&("", "v1")));
+    }
+
+    #[test]
+    fn secret_string_data_is_merged_into_data_and_dropped() {
+        let stored = normalize_secret(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "data": {"kept": "a2VwdA==", "user": "b2xk"},
+            "stringData": {"user": "admin", "new": "x y"},
+        }))
+        .unwrap();
+        assert_eq!(
+            stored["data"],
+            serde_json::json!({"kept": "a2VwdA==", "user": "YWRtaW4=", "new": "eCB5"})
+        );
+        assert!(stored.get("stringData").is_none(), "{stored}");
     }
 }
