@@ -1,0 +1,113 @@
+//! Other ways to create: a `kind: List` applied as a whole, and `kubectl create`'s
+//! imperative generators (namespace, configmap, secret, deployment).
+
+use anyhow::Result;
+use keelson_e2e::Kubectl;
+use serde_json::json;
+
+use crate::support::{at, get, json_out, run_ok, run_ok_stdin, same, same_text};
+
+pub(crate) fn apply_list(k: &Kubectl) -> Result<()> {
+    apply_list_with(k, &[])
+}
+
+/// A `kind: List` (what `get -o yaml` of several objects prints) applied as a whole.
+pub(crate) fn apply_list_with(k: &Kubectl, extra: &[&str]) -> Result<()> {
+    let list = json!({
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [
+            {"apiVersion": "v1", "kind": "ConfigMap",
+             "metadata": {"name": "listed-1", "namespace": "shop"}, "data": {"n": "1"}},
+            {"apiVersion": "v1", "kind": "ConfigMap",
+             "metadata": {"name": "listed-2", "namespace": "shop"}, "data": {"n": "2"}}
+        ]
+    });
+    let mut args = vec!["apply", "-f", "-"];
+    args.extend(extra);
+    let out = run_ok_stdin(k, &args, &list.to_string())?;
+    same_text(
+        &out.stdout,
+        "configmap/listed-1 created\nconfigmap/listed-2 created\n",
+        "apply of a List",
+    )?;
+    same(
+        at(&get(k, "configmap listed-2")?, "/data"),
+        &json!({"n": "2"}),
+        "data of a listed object",
+    )?;
+    Ok(())
+}
+
+pub(crate) fn create_generators(k: &Kubectl) -> Result<()> {
+    let out = run_ok(k, &["create", "namespace", "gen"])?;
+    same_text(&out.stdout, "namespace/gen created\n", "create namespace")?;
+    run_ok(
+        k,
+        &[
+            "-n",
+            "gen",
+            "create",
+            "configmap",
+            "gen-cm",
+            "--from-literal=greeting=hello",
+        ],
+    )?;
+    let cm = json_out(
+        k,
+        &["-n", "gen", "get", "configmap", "gen-cm", "-o", "json"],
+    )?;
+    same(
+        at(&cm, "/data"),
+        &json!({"greeting": "hello"}),
+        "created configmap",
+    )?;
+    run_ok(
+        k,
+        &[
+            "-n",
+            "gen",
+            "create",
+            "secret",
+            "generic",
+            "gen-secret",
+            "--from-literal=token=abc",
+        ],
+    )?;
+    let secret = json_out(
+        k,
+        &["-n", "gen", "get", "secret", "gen-secret", "-o", "json"],
+    )?;
+    same(
+        at(&secret, "/data"),
+        &json!({"token": "YWJj"}),
+        "created secret",
+    )?;
+    run_ok(
+        k,
+        &[
+            "-n",
+            "gen",
+            "create",
+            "deployment",
+            "gen-deploy",
+            "--image=nginx:1.25",
+            "--replicas=2",
+        ],
+    )?;
+    let d = json_out(
+        k,
+        &["-n", "gen", "get", "deployment", "gen-deploy", "-o", "json"],
+    )?;
+    same(
+        at(&d, "/spec/replicas"),
+        &json!(2),
+        "created deployment replicas",
+    )?;
+    same(
+        at(&d, "/spec/template/spec/containers/0/image"),
+        &json!("nginx:1.25"),
+        "created deployment image",
+    )?;
+    Ok(())
+}
