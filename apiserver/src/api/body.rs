@@ -1,4 +1,4 @@
-//! Request bodies: size limit, media type, JSON or YAML decoding, and `fieldValidation`
+//! Request bodies: size limit, media type, JSON, YAML or protobuf decoding, and `fieldValidation`
 //! (unknown and duplicate fields).
 
 use axum::body::Body;
@@ -40,7 +40,7 @@ pub(crate) struct Decoded {
     pub(crate) warnings: Vec<String>,
 }
 
-/// Parses JSON or YAML (by Content-Type) without field checks.
+/// Parses JSON, YAML or protobuf (by Content-Type) without field checks.
 pub(crate) fn parse(ctx: &Ctx, bytes: &[u8]) -> ApiResult<(Value, Vec<String>)> {
     let media = request::content_type(&ctx.headers);
     match media.as_str() {
@@ -61,13 +61,12 @@ pub(crate) fn parse(ctx: &Ctx, bytes: &[u8]) -> ApiResult<(Value, Vec<String>)> 
             })?;
             Ok((value, Vec::new()))
         }
-        "application/vnd.kubernetes.protobuf" => Err(ApiError::unsupported_media_type(
-            "the body of the request was in an unsupported format (protobuf); this server \
-             accepts application/json and application/yaml",
-        )),
+        crate::protobuf::MEDIA_TYPE => crate::protobuf::decode(bytes)
+            .map(|value| (value, Vec::new()))
+            .map_err(|e| ApiError::bad_request(format!("the protobuf request body: {e}"))),
         other => Err(ApiError::unsupported_media_type(format!(
             "the body of the request was in an unknown format - accepted media types include: \
-             application/json, application/yaml (got {other})"
+             application/json, application/yaml, application/vnd.kubernetes.protobuf (got {other})"
         ))),
     }
 }

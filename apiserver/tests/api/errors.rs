@@ -118,6 +118,11 @@ async fn media_types_and_methods() {
             vec![1, 2],
         )
         .await;
+    assert_eq!((s, v["reason"].as_str()), (400, Some("BadRequest")), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("protobuf"), "{v}");
+    let (s, _, v) = t
+        .raw("POST", CMS, Some("text/csv"), None, b"a,b".to_vec())
+        .await;
     assert_eq!(
         (s, v["reason"].as_str()),
         (415, Some("UnsupportedMediaType"))

@@ -8,5 +8,6 @@ mod support;
 mod controller;
 mod crud;
 mod errors;
+mod protobuf;
 mod subresources;
 mod watch;
