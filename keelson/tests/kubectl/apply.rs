@@ -7,7 +7,9 @@ use anyhow::{Context as _, Result, ensure};
 use keelson_e2e::Kubectl;
 use serde_json::{Value, json};
 
-use crate::manifests::{ALL_KINDS, ALL_KINDS_APPLIED, CHANGED, changed_manifest};
+use crate::manifests::{
+    ALL_KINDS, ALL_KINDS_APPLIED, ALWAYS_CONFIGURED, CHANGED, changed_manifest,
+};
 use crate::support::{at, get, json_out, last_applied, names, run_ok, same, same_lines, shop};
 
 pub(crate) fn apply_every_kind(k: &Kubectl) -> Result<()> {
@@ -148,7 +150,7 @@ pub(crate) fn apply_changes_with(k: &Kubectl, extra: &[&str]) -> Result<()> {
     same_lines(
         &out,
         ALL_KINDS_APPLIED.iter().map(|o| {
-            let verb = if CHANGED.contains(o) {
+            let verb = if CHANGED.contains(o) || ALWAYS_CONFIGURED.contains(o) {
                 "configured"
             } else {
                 "unchanged"
@@ -227,7 +229,14 @@ pub(crate) fn apply_changes_with(k: &Kubectl, extra: &[&str]) -> Result<()> {
     let out = run_ok(k, &args)?;
     same_lines(
         &out,
-        ALL_KINDS_APPLIED.iter().map(|o| format!("{o} unchanged")),
+        ALL_KINDS_APPLIED.iter().map(|o| {
+            let verb = if ALWAYS_CONFIGURED.contains(o) {
+                "configured"
+            } else {
+                "unchanged"
+            };
+            format!("{o} {verb}")
+        }),
     )?;
     same(
         at(&get(k, "deployment web")?, "/metadata/resourceVersion"),
