@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::respond;
+use crate::openapi::{V2Encoding, gnostic};
 
 /// The routes of everything that is not a resource.
 pub(crate) fn routes() -> Router<AppState> {
@@ -142,8 +143,86 @@ async fn metrics() -> Response {
         .into_response()
 }
 
-async fn openapi_v2() -> Response {
-    respond::json_bytes(StatusCode::OK, crate::openapi::v2())
+/// The encoding of `/openapi/v2` that `Accept` prefers: the first of the client's media
+/// ranges, by quality and then by order, that names one we serve. No `Accept` means JSON.
+fn openapi_v2_encoding(headers: &HeaderMap) -> Result<V2Encoding, ApiError> {
+    let Some(accept) = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.trim().is_empty())
+    else {
+        return Ok(V2Encoding::Json);
+    };
+    let mut ranges: Vec<(f32, V2Encoding)> = Vec::new();
+    for item in accept.split(',') {
+        let mut parts = item.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let quality = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(name, _)| name.trim() == "q")
+            .and_then(|(_, q)| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let encoding = match media.as_str() {
+            "application/json" | "application/*" | "*/*" => V2Encoding::Json,
+            gnostic::ACCEPT_TYPE | gnostic::CONTENT_TYPE => V2Encoding::Protobuf,
+            _ => continue,
+        };
+        if quality > 0.0 {
+            ranges.push((quality, encoding));
+        }
+    }
+    // A stable sort keeps the client's order among equal qualities.
+    ranges.sort_by(|a, b| b.0.total_cmp(&a.0));
+    ranges.first().map(|(_, e)| *e).ok_or_else(|| {
+        ApiError::not_acceptable(format!(
+            "only the following media types are accepted: application/json, {} (asked for {accept})",
+            gnostic::CONTENT_TYPE
+        ))
+    })
+}
+
+/// Whether `If-None-Match` names `etag` (or is `*`).
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == etag || tag == "*")
+}
+
+/// `GET /openapi/v2` as JSON or gnostic protobuf, with an `ETag`. Building a document
+/// the first time takes a while, so it happens off the async workers.
+async fn openapi_v2(headers: HeaderMap) -> Response {
+    let encoding = match openapi_v2_encoding(&headers) {
+        Ok(encoding) => encoding,
+        Err(e) => return e.into_response(),
+    };
+    let Ok(doc) = tokio::task::spawn_blocking(move || crate::openapi::v2_document(encoding)).await
+    else {
+        return ApiError::internal("building the OpenAPI v2 document failed").into_response();
+    };
+    let mut r = if not_modified(&headers, &doc.etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let content_type = match encoding {
+            V2Encoding::Json => "application/json",
+            V2Encoding::Protobuf => gnostic::CONTENT_TYPE,
+        };
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, content_type)],
+            doc.body.clone(),
+        )
+            .into_response()
+    };
+    if let Ok(etag) = HeaderValue::from_str(&doc.etag) {
+        r.headers_mut().insert(header::ETAG, etag);
+    }
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    r
 }
 
 async fn openapi_v3_index() -> Response {

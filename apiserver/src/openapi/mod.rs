@@ -6,15 +6,20 @@
 //! writes, the `fieldValidation` parameter that tells kubectl ≥ 1.29 to leave validation
 //! to the server. `kubectl explain` reads the same v3 documents.
 //!
+//! `/openapi/v2` is also served in gnostic's protobuf form ([`gnostic`]), which is what
+//! kubectl 1.27 and 1.28 read for client-side validation and `kubectl explain`.
+//!
 //! Documents are built on first request and kept serialized; building one takes a
 //! noticeable fraction of a second, so callers on an async runtime may prefer
 //! `spawn_blocking` for the first call.
 
+pub mod gnostic;
 mod paths;
 mod render;
 mod schemas;
 #[cfg(test)]
 mod tests;
+mod v2;
 mod validate;
 
 use std::sync::{LazyLock, OnceLock};
@@ -24,6 +29,7 @@ use serde_json::{Map, Value, json};
 
 use crate::registry::{RESOURCES, ResourceDef, group_versions};
 use schemas::Dialect;
+pub use v2::{V2Document, V2Encoding, document as v2_document};
 
 /// The Kubernetes version the documents describe.
 const INFO_VERSION: &str = "v1.33.0";
@@ -110,17 +116,7 @@ pub fn v3_document(path: &str) -> Option<Bytes> {
 
 /// `GET /openapi/v2`: the Swagger 2.0 document of every served resource, as JSON.
 pub fn v2() -> Bytes {
-    static V2: LazyLock<Bytes> = LazyLock::new(|| {
-        let resources: Vec<&'static ResourceDef> = RESOURCES.iter().collect();
-        let doc = json!({
-            "swagger": "2.0",
-            "info": { "title": "Kubernetes", "version": INFO_VERSION },
-            "paths": paths::paths(Dialect::V2, &resources),
-            "definitions": schemas::definitions(Dialect::V2, &resources),
-        });
-        Bytes::from(doc.to_string())
-    });
-    V2.clone()
+    v2_document(V2Encoding::Json).body.clone()
 }
 
 /// Every unknown field of `obj` against the schema of `definition`

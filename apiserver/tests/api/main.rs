@@ -8,6 +8,7 @@ mod support;
 mod controller;
 mod crud;
 mod errors;
+mod openapi;
 mod protobuf;
 mod subresources;
 mod watch;
