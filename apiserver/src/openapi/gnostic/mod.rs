@@ -4,7 +4,7 @@
 //! kubectl 1.27 and 1.28 ask for this form only; they read it for client-side validation
 //! (every kubectl reads it for a `kind: List`), to learn which kinds take the
 //! `fieldValidation` parameter, and for `kubectl explain`. The messages are written by
-//! hand with prost ([`messages`]) and filled from the JSON document ([`convert`]).
+//! hand with prost (`messages`) and filled from the JSON document (`convert`).
 
 mod convert;
 mod messages;
