@@ -1,7 +1,8 @@
 //! Other ways to create: a `kind: List` applied as a whole, and `kubectl create`'s
-//! imperative generators (namespace, configmap, secret, deployment).
+//! imperative generators (namespace, configmap, secret, deployment), and unknown fields
+//! refused on the way in.
 
-use anyhow::Result;
+use anyhow::{Result, ensure};
 use keelson_e2e::Kubectl;
 use serde_json::json;
 
@@ -109,5 +110,45 @@ pub(crate) fn create_generators(k: &Kubectl) -> Result<()> {
         &json!("nginx:1.25"),
         "created deployment image",
     )?;
+    Ok(())
+}
+
+/// An unknown field is refused and nothing is created: by the server (`fieldValidation=
+/// Strict`) for a single object, by kubectl's own OpenAPI v2 validation inside a List.
+pub(crate) fn unknown_fields(k: &Kubectl) -> Result<()> {
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "typo", "namespace": "shop"},
+        "spec": {
+            "replicass": 2,
+            "selector": {"matchLabels": {"app": "typo"}},
+            "template": {
+                "metadata": {"labels": {"app": "typo"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]}
+            }
+        }
+    });
+    let out = k.run_with_stdin(&["apply", "-f", "-"], &deployment.to_string())?;
+    ensure!(
+        !out.success()
+            && out
+                .stderr
+                .contains(r#"strict decoding error: unknown field "spec.replicass""#),
+        "a single object with an unknown field:\n{out}"
+    );
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": [deployment]});
+    let out = k.run_with_stdin(&["apply", "-f", "-"], &list.to_string())?;
+    ensure!(
+        !out.success()
+            && out.stderr.contains(
+                r#"ValidationError(Deployment.spec): unknown field "replicass" in io.k8s.api.apps.v1.DeploymentSpec"#
+            ),
+        "a List with an unknown field:\n{out}"
+    );
+    let out = k.run(&["-n", "shop", "get", "deployment", "typo"])?;
+    ensure!(
+        out.stderr.contains("(NotFound)"),
+        "nothing is created:\n{out}"
+    );
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! Real kubectl against `keelson apiserver`: the scenarios users run every day, with
-//! kubectl 1.33 and 1.29 (one test each, the same scenario), and kubectl 1.27 for apply and
-//! get with `--validate=false` (its default validation needs OpenAPI v2 in protobuf).
+//! kubectl 1.33, 1.29 and 1.27 (one test each, the same scenario).
 //!
 //! One API server per test; the steps of a scenario run in sequence against it and build
 //! on each other (the objects the first `apply` creates are what later steps get, describe,
@@ -34,16 +33,14 @@ use std::time::Instant;
 
 use anyhow::Result;
 use keelson_e2e::{ApiServerOptions, ApiServerProcess, Kubectl};
-use serde_json::json;
 
-use apply::{apply_changes, apply_changes_with, apply_every_kind, apply_every_kind_with};
+use apply::{apply_changes, apply_every_kind};
 use deletes::{delete, wait_for_delete};
 use discovery::{api_resources, explain};
 use dry_run::{diff, dry_run_server};
-use generators::{apply_list, apply_list_with, create_generators};
+use generators::{apply_list, create_generators, unknown_fields};
 use reads::{describe, output_formats, pagination, version, watch};
-use support::{at, get, same, same_text, shop};
-use tables::{DEPLOYMENT_TABLE, POD_TABLE, check_table, table_variants, tables};
+use tables::{table_variants, tables};
 use writes::{edit, label_and_annotate, patch, scale_and_rollout};
 
 // ---------------------------------------------------------------------------------------
@@ -59,43 +56,16 @@ fn kubectl_1_29_scenarios() {
     run_scenario(29, SCENARIO);
 }
 
-/// kubectl 1.27 validates against OpenAPI v2 in gnostic protobuf by default; with
-/// `--validate=false`, apply (create and update paths) and get work.
+/// kubectl 1.27 and 1.28 validate against OpenAPI v2 in gnostic protobuf and explain from
+/// it; the whole scenario runs with the oldest supported release too.
 #[test]
-fn kubectl_1_27_applies_and_gets_with_validate_false() {
-    run_scenario(
-        27,
-        &[
-            ("apply every kind (--validate=false)", |k| {
-                apply_every_kind_with(k, &["--validate=false"])
-            }),
-            ("apply changes (--validate=false)", |k| {
-                apply_changes_with(k, &["--validate=false"])
-            }),
-            ("apply a kind: List (--validate=false)", |k| {
-                apply_list_with(k, &["--validate=false"])
-            }),
-            ("get: Table columns", |k| {
-                check_table(k, &POD_TABLE)?;
-                check_table(k, &DEPLOYMENT_TABLE)
-            }),
-            ("get: output formats", |k| {
-                let out = shop(k, "get deployments,pods -o name")?;
-                same_text(&out.stdout, "deployment.apps/web\npod/web-0\n", "-o name")?;
-                let d = get(k, "deployment web")?;
-                same(
-                    at(&d, "/metadata/generation"),
-                    &json!(2),
-                    "deployment generation",
-                )
-            }),
-        ],
-    );
+fn kubectl_1_27_scenarios() {
+    run_scenario(27, SCENARIO);
 }
 
 type Step = fn(&Kubectl) -> Result<()>;
 
-/// The scenario for kubectl 1.33 and 1.29, in order.
+/// The scenario every kubectl release runs, in order.
 const SCENARIO: &[(&str, Step)] = &[
     ("version", version),
     ("apply every kind", apply_every_kind),
@@ -118,6 +88,7 @@ const SCENARIO: &[(&str, Step)] = &[
     ("wait --for=delete with a finalizer", wait_for_delete),
     ("apply a kind: List", apply_list),
     ("create (imperative generators)", create_generators),
+    ("unknown fields are refused", unknown_fields),
 ];
 
 /// Starts an API server and kubectl 1.`minor`, runs every step, and fails listing the

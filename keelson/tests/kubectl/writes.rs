@@ -59,7 +59,13 @@ pub(crate) fn label_and_annotate(k: &Kubectl) -> Result<()> {
             "example.com/note=hello world",
         ],
     )?;
-    same_text(&out.stdout, "pod/web-0 annotated\n", "annotate")?;
+    // kubectl 1.27 itself prints the stem here; 1.29 and later print "annotated".
+    let verb = if k.minor() <= 27 {
+        "annotate"
+    } else {
+        "annotated"
+    };
+    same_text(&out.stdout, &format!("pod/web-0 {verb}\n"), "annotate")?;
     let pod = get(k, "pod web-0")?;
     same(
         at(&pod, "/metadata/annotations/example.com~1note"),
