@@ -67,6 +67,20 @@ pub fn finalizers(obj: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A Namespace's `spec.finalizers` (the namespace controller's `kubernetes`): while any
+/// remain, a deleting namespace stays, Terminating.
+pub fn namespace_finalizers(obj: &Value) -> usize {
+    obj.pointer("/spec/finalizers")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len)
+}
+
+/// Whether `obj` (of `kind`) is held by finalizers: `metadata.finalizers`, and for a
+/// Namespace also `spec.finalizers`.
+pub fn held_by_finalizers(kind: &str, obj: &Value) -> bool {
+    !finalizers(obj).is_empty() || (kind == "Namespace" && namespace_finalizers(obj) > 0)
+}
+
 /// Whether `metadata.deletionTimestamp` is set.
 pub fn is_deleting(obj: &Value) -> bool {
     meta_str(obj, "deletionTimestamp").is_some()

@@ -152,7 +152,21 @@ async fn delete_one(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Res
         _ => {}
     }
     let deleting = object::is_deleting(&old);
-    if finalizers.is_empty() && grace == 0 {
+    // Namespaces, as upstream: the first delete marks them Terminating; while the namespace
+    // controller's `spec.finalizers` remain, a second delete is a Conflict.
+    let namespace_held = def.kind == "Namespace" && object::namespace_finalizers(&old) > 0;
+    if namespace_held && deleting {
+        return Err(ApiError::conflict(
+            def,
+            &name,
+            "The system is ensuring all content is removed from this namespace.  Upon \
+             completion, this namespace will automatically be purged by the system.",
+        ));
+    }
+    if def.kind == "Namespace" {
+        new["status"]["phase"] = json!("Terminating");
+    }
+    if finalizers.is_empty() && grace == 0 && !namespace_held {
         if ctx.query.dry_run {
             return Ok(gone_response(ctx, &old, &name));
         }

@@ -161,9 +161,25 @@ async fn check_namespace(ctx: &Ctx, ns: &str) -> ApiResult<()> {
         return Ok(());
     };
     let key = keys::object_key(ns_def.storage_prefix, None, ns);
-    match ctx.state.storage().get(&key).await {
-        Ok(kv) => {
-            let obj: Value = serde_json::from_slice(&kv.value).unwrap_or(Value::Null);
+    // From the watch cache, as upstream's admission reads its namespace informer; only a
+    // namespace the cache has not seen yet (created a moment ago) costs a storage read.
+    let cached = ctx
+        .state
+        .caches()
+        .get(ns_def)
+        .and_then(|cache| cache.get(&key))
+        .map(|obj| obj.value());
+    let found = match cached {
+        Some(obj) => Ok(obj),
+        None => ctx
+            .state
+            .storage()
+            .get(&key)
+            .await
+            .map(|kv| serde_json::from_slice::<Value>(&kv.value).unwrap_or(Value::Null)),
+    };
+    match found {
+        Ok(obj) => {
             if obj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
                 || object::is_deleting(&obj)
             {
@@ -343,7 +359,10 @@ pub(crate) async fn store_update(
             .pointer("/metadata/deletionGracePeriodSeconds")
             .and_then(Value::as_i64)
             .is_some_and(|g| g > 0);
-    if object::is_deleting(&new) && object::finalizers(&new).is_empty() && !pod_waits_for_kubelet {
+    if object::is_deleting(&new)
+        && !object::held_by_finalizers(def.kind, &new)
+        && !pod_waits_for_kubelet
+    {
         let preconditions = crate::storage::DeletePreconditions {
             revision: Some(rev),
         };

@@ -133,6 +133,67 @@ async fn generate_name_and_missing_namespace() {
 }
 
 #[tokio::test]
+async fn creates_need_a_live_namespace() {
+    let t = TestServer::start().await;
+    let namespaces: Api<Namespace> = Api::all(t.client.clone());
+    let ns: Namespace = serde_json::from_value(
+        json!({"metadata": {"name": "fresh"}, "spec": {"finalizers": ["kubernetes"]}}),
+    )
+    .unwrap();
+    namespaces
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+    // Right after its creation (the watch cache may not have it yet) it can be used.
+    let fresh: Api<ConfigMap> = Api::namespaced(t.client.clone(), "fresh");
+    fresh
+        .create(&PostParams::default(), &cm("first", "a"))
+        .await
+        .unwrap();
+    // A namespace being deleted (held by its `kubernetes` finalizer) takes nothing new.
+    namespaces
+        .delete("fresh", &DeleteParams::default())
+        .await
+        .unwrap();
+    let err = fresh
+        .create(&PostParams::default(), &cm("second", "a"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 403 && s.message.contains("being terminated")),
+        "{err:?}"
+    );
+    let held = namespaces.get("fresh").await.unwrap();
+    assert_eq!(held.status.unwrap().phase.as_deref(), Some("Terminating"));
+    assert!(held.metadata.deletion_timestamp.is_some());
+    let again = namespaces
+        .delete("fresh", &DeleteParams::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, kube::Error::Api(ref s) if s.code == 409),
+        "{again:?}"
+    );
+    // The namespace controller's last step: `finalize` empties spec.finalizers, and the
+    // namespace is gone.
+    let (code, v) = t
+        .send_json(
+            "PUT",
+            "/api/v1/namespaces/fresh/finalize",
+            "application/json",
+            &json!({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": "fresh"}, "spec": {"finalizers": []}}),
+        )
+        .await;
+    assert_eq!(code, 200, "{v}");
+    let gone = namespaces.get("fresh").await.unwrap_err();
+    assert!(
+        matches!(gone, kube::Error::Api(ref s) if s.code == 404),
+        "{gone:?}"
+    );
+}
+
+#[tokio::test]
 async fn patches_of_every_type() {
     let t = TestServer::start().await;
     let api: Api<Deployment> = Api::namespaced(t.client.clone(), "default");
