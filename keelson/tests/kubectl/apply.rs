@@ -13,14 +13,9 @@ use crate::manifests::{
 use crate::support::{at, get, json_out, last_applied, names, run_ok, same, same_lines, shop};
 
 pub(crate) fn apply_every_kind(k: &Kubectl) -> Result<()> {
-    apply_every_kind_with(k, &[])
-}
-
-pub(crate) fn apply_every_kind_with(k: &Kubectl, extra: &[&str]) -> Result<()> {
     let path = k.write_file("all.yaml", ALL_KINDS)?;
     let path = path.to_string_lossy().into_owned();
-    let mut args = vec!["apply", "-f", &path];
-    args.extend(extra);
+    let args = ["apply", "-f", &path];
     let out = run_ok(k, &args)?;
     same_lines(
         &out,
@@ -136,16 +131,11 @@ pub(crate) fn apply_every_kind_with(k: &Kubectl, extra: &[&str]) -> Result<()> {
 }
 
 pub(crate) fn apply_changes(k: &Kubectl) -> Result<()> {
-    apply_changes_with(k, &[])
-}
-
-pub(crate) fn apply_changes_with(k: &Kubectl, extra: &[&str]) -> Result<()> {
     // A label only the live object has: a three-way strategic merge keeps it.
     shop(k, "label pod web-0 owner=ops")?;
     let path = k.write_file("all-changed.yaml", &changed_manifest()?)?;
     let path = path.to_string_lossy().into_owned();
-    let mut args = vec!["apply", "-f", &path];
-    args.extend(extra);
+    let args = ["apply", "-f", &path];
     let out = run_ok(k, &args)?;
     same_lines(
         &out,

@@ -8,12 +8,8 @@ use serde_json::json;
 
 use crate::support::{at, get, json_out, run_ok, run_ok_stdin, same, same_text};
 
-pub(crate) fn apply_list(k: &Kubectl) -> Result<()> {
-    apply_list_with(k, &[])
-}
-
 /// A `kind: List` (what `get -o yaml` of several objects prints) applied as a whole.
-pub(crate) fn apply_list_with(k: &Kubectl, extra: &[&str]) -> Result<()> {
+pub(crate) fn apply_list(k: &Kubectl) -> Result<()> {
     let list = json!({
         "apiVersion": "v1",
         "kind": "List",
@@ -24,8 +20,7 @@ pub(crate) fn apply_list_with(k: &Kubectl, extra: &[&str]) -> Result<()> {
              "metadata": {"name": "listed-2", "namespace": "shop"}, "data": {"n": "2"}}
         ]
     });
-    let mut args = vec!["apply", "-f", "-"];
-    args.extend(extra);
+    let args = ["apply", "-f", "-"];
     let out = run_ok_stdin(k, &args, &list.to_string())?;
     same_text(
         &out.stdout,
