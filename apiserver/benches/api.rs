@@ -4,7 +4,7 @@
 //! The server runs in a child process (this binary re-executed with `--serve`), so the RSS
 //! figures are the server's alone; the load comes from this process over loopback.
 //!
-//! `cargo bench -p keelson-apiserver --bench api [-- --short]`
+//! `cargo bench -p keelson-apiserver --bench api [-- [--short] [--only creates|fanout|list]]`
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // a harness that prints figures
 
 use std::sync::Arc;
@@ -108,6 +108,24 @@ impl Child {
 
     fn rss(&self) -> f64 {
         self.child.id().map_or(0.0, rss_mb)
+    }
+
+    /// User + system CPU time the server has used so far.
+    fn cpu_seconds(&self) -> f64 {
+        let stat = self
+            .child
+            .id()
+            .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+            .unwrap_or_default();
+        // Fields after the command (which may hold spaces) start at state; utime and stime
+        // are the 12th and 13th of those.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: f64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+            .sum();
+        ticks / 100.0
     }
 }
 
@@ -315,12 +333,31 @@ async fn main() {
             "full"
         }
     );
+    // `--only creates|fanout|list` runs one phase (list still creates its pods first).
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str);
+    let wanted = |phase: &str| only.is_none_or(|o| o == phase);
     let server = Child::start().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     println!("server RSS idle: {:.1} MB", server.rss());
-    creates(&server.url, sizes).await;
-    fanout(&server.url, sizes).await;
-    list(&server.url, sizes, sizes.creates).await;
+    let mut created = 0;
+    if wanted("creates") {
+        let cpu = server.cpu_seconds();
+        creates(&server.url, sizes).await;
+        created = sizes.creates;
+        println!("  server CPU: {:.2} s", server.cpu_seconds() - cpu);
+    }
+    if wanted("fanout") {
+        let cpu = server.cpu_seconds();
+        fanout(&server.url, sizes).await;
+        println!("  server CPU: {:.2} s", server.cpu_seconds() - cpu);
+    }
+    if wanted("list") {
+        list(&server.url, sizes, created).await;
+    }
     println!(
         "server RSS with {} pods: {:.1} MB",
         sizes.list_pods,
