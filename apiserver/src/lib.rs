@@ -6,9 +6,12 @@
 //! caches ([`cache`]) with upstream's semantics, so real kubectl and kube-rs clients work
 //! unmodified.
 
+pub(crate) mod admission;
+pub mod alloc;
 pub mod api;
 pub mod cache;
 pub mod convert;
+pub mod defaults;
 pub mod discovery;
 pub mod metrics;
 pub mod object;
@@ -20,3 +23,4 @@ pub mod selector;
 pub mod server;
 pub mod storage;
 pub mod table;
+pub mod validation;

@@ -108,6 +108,7 @@ pub(crate) async fn delete(mut ctx: Ctx, req: Body) -> ApiResult<Response> {
 async fn delete_one(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Response> {
     let def = ctx.target.def;
     let name = key.rsplit('/').next().unwrap_or("").to_owned();
+    crate::admission::admit_delete(def, &name)?;
     let (old, old_rev) = current_at(ctx, key, &name).await?;
     if let Some(uid) = &opts.uid {
         let actual = object::meta_str(&old, "uid").unwrap_or("");
@@ -180,6 +181,7 @@ async fn delete_one(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Res
             .await
             .map_err(|e| ApiError::from_storage(e, def, &name))?;
         let mut last: Value = serde_json::from_slice(&kv.value).unwrap_or(old);
+        crate::admission::deleted(ctx, def, &last).await;
         object::set_meta(
             &mut last,
             "resourceVersion",

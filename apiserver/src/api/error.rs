@@ -157,6 +157,17 @@ impl ApiError {
         Self::new(400, "BadRequest", message)
     }
 
+    /// 403 Forbidden: `pods "web" is forbidden: <why>` (what admission plugins answer).
+    pub fn forbidden(def: &ResourceDef, name: &str, why: &str) -> Self {
+        let mut e = Self::new(
+            403,
+            "Forbidden",
+            format!("{} \"{name}\" is forbidden: {why}", def.qualified_plural()),
+        );
+        e.details = Some(details(def, name));
+        e
+    }
+
     /// 405 MethodNotAllowed.
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
         Self::new(405, "MethodNotAllowed", message)

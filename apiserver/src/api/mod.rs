@@ -25,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::{Semaphore, watch as tokio_watch};
 
 pub use error::{ApiError, ApiResult, Cause};
+pub(crate) use write::Part;
 
 use crate::cache::Caches;
 use crate::registry::SubresourceKind;

@@ -11,6 +11,7 @@ use super::read::{current, object_key};
 use super::request;
 use super::write::{Part, merge_update, normalize, store_update, stored_owner, to_stored};
 use super::{Ctx, body, respond};
+use crate::admission::{self, Operation};
 use crate::object;
 use crate::storage::StorageError;
 
@@ -150,14 +151,22 @@ pub(crate) async fn patch(ctx: Ctx, req: Body, part: Part) -> ApiResult<Response
             return Err(ApiError::conflict_modified(def, &name));
         }
         let merged = merge_update(owner, &old, to_stored(def, patched), part);
-        let merged = normalize(def, owner, merged)?;
-        match store_update(&ctx, &object_key(&ctx), &old, old_rev, merged).await {
+        let mut merged = normalize(def, owner, merged)?;
+        let op = Operation::Update { old: &old, part };
+        admission::admit(&ctx, owner, op, &mut merged).await?;
+        match store_update(&ctx, &object_key(&ctx), &old, old_rev, merged.clone()).await {
             Ok(stored) => {
                 let served = respond::served(def, stored.value);
                 return Ok(respond::object(&ctx, StatusCode::OK, &served, &warnings));
             }
-            Err(StorageError::Conflict { .. }) if attempt + 1 < ATTEMPTS => continue,
-            Err(e) => return Err(ApiError::from_storage(e, def, &name)),
+            Err(StorageError::Conflict { .. }) if attempt + 1 < ATTEMPTS => {
+                admission::abandon(&ctx, owner, op, &merged).await;
+                continue;
+            }
+            Err(e) => {
+                admission::abandon(&ctx, owner, op, &merged).await;
+                return Err(ApiError::from_storage(e, def, &name));
+            }
         }
     }
     Err(ApiError::conflict_modified(def, &name))

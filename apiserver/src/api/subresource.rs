@@ -11,6 +11,7 @@ use super::patch::{apply, read_patch};
 use super::read::{current, object_key};
 use super::write::{Part, merge_update, normalize, store_update, update_part};
 use super::{Ctx, body, read, respond};
+use crate::admission::{self, Operation};
 use crate::object;
 use crate::storage::StorageError;
 
@@ -147,7 +148,12 @@ pub(crate) async fn scale(ctx: Ctx, verb: &str, req: Body) -> ApiResult<Response
                 let mut new = old.clone();
                 new["spec"]["replicas"] = json!(replicas);
                 let merged = merge_update(def, &old, new, Part::Main);
-                let merged = normalize(def, def, merged)?;
+                let mut merged = normalize(def, def, merged)?;
+                let op = Operation::Update {
+                    old: &old,
+                    part: Part::Main,
+                };
+                admission::admit(&ctx, def, op, &mut merged).await?;
                 match store_update(&ctx, &object_key(&ctx), &old, old_rev, merged).await {
                     Ok(stored) => {
                         return Ok(respond::json(StatusCode::OK, &scale_view(&stored.value)));

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ApiResult, Cause};
 use super::read::{current, object_key};
 use super::{Ctx, body, respond};
+use crate::admission::{self, Operation};
 use crate::object;
 use crate::registry::ResourceDef;
 use crate::storage::{Revision, StorageError, keys};
@@ -37,7 +38,6 @@ pub(crate) async fn create_value(ctx: &Ctx, mut value: Value) -> ApiResult<(Valu
             ));
         }
         object::set_meta(&mut value, "namespace", Value::String(ns.clone()));
-        check_namespace(ctx, ns).await?;
     } else {
         object::set_meta(&mut value, "namespace", Value::Null);
     }
@@ -55,21 +55,45 @@ pub(crate) async fn create_value(ctx: &Ctx, mut value: Value) -> ApiResult<(Valu
         ));
     }
     prepare_create(owner, &mut value);
-    let value = normalize(def, owner, value)?;
+    let mut value = normalize(def, owner, value)?;
+    admission::admit(ctx, owner, Operation::Create, &mut value).await?;
+    let created = create_admitted(
+        ctx,
+        &value,
+        namespace.as_deref(),
+        &given_name,
+        generate.as_deref(),
+    )
+    .await;
+    if created.is_err() || ctx.query.dry_run {
+        admission::abandon(ctx, owner, Operation::Create, &value).await;
+    }
+    created
+}
+
+/// Stores an admitted new object, generating its name (with retries) if asked to.
+async fn create_admitted(
+    ctx: &Ctx,
+    value: &Value,
+    namespace: Option<&str>,
+    given_name: &str,
+    generate: Option<&str>,
+) -> ApiResult<(Value, StatusCode)> {
+    let def = ctx.target.def;
     for attempt in 0..5 {
         let mut candidate = value.clone();
         let name = if given_name.is_empty() {
-            let name = format!("{}{}", generate.as_deref().unwrap_or(""), random_suffix());
+            let name = format!("{}{}", generate.unwrap_or(""), random_suffix());
             object::set_meta(&mut candidate, "name", Value::String(name.clone()));
             name
         } else {
-            given_name.clone()
+            given_name.to_owned()
         };
         check_name(def, &name)?;
         if ctx.query.dry_run {
             return Ok((candidate, StatusCode::CREATED));
         }
-        let key = keys::object_key(def.storage_prefix, namespace.as_deref(), &name);
+        let key = keys::object_key(def.storage_prefix, namespace, &name);
         match ctx
             .state
             .storage()
@@ -88,7 +112,7 @@ pub(crate) async fn create_value(ctx: &Ctx, mut value: Value) -> ApiResult<(Valu
             Err(e) => return Err(ApiError::from_storage(e, def, &name)),
         }
     }
-    Err(ApiError::already_exists(def, &given_name))
+    Err(ApiError::already_exists(def, given_name))
 }
 
 /// The registry entry that owns the stored form of `def`.
@@ -152,48 +176,6 @@ fn check_name(def: &ResourceDef, name: &str) -> ApiResult<()> {
             }],
         )),
         None => Ok(()),
-    }
-}
-
-/// A namespaced create needs its namespace to exist and not be terminating.
-async fn check_namespace(ctx: &Ctx, ns: &str) -> ApiResult<()> {
-    let Some(ns_def) = crate::registry::find("", "v1", "namespaces") else {
-        return Ok(());
-    };
-    let key = keys::object_key(ns_def.storage_prefix, None, ns);
-    // From the watch cache, as upstream's admission reads its namespace informer; only a
-    // namespace the cache has not seen yet (created a moment ago) costs a storage read.
-    let cached = ctx
-        .state
-        .caches()
-        .get(ns_def)
-        .and_then(|cache| cache.get(&key))
-        .map(|obj| obj.value());
-    let found = match cached {
-        Some(obj) => Ok(obj),
-        None => ctx
-            .state
-            .storage()
-            .get(&key)
-            .await
-            .map(|kv| serde_json::from_slice::<Value>(&kv.value).unwrap_or(Value::Null)),
-    };
-    match found {
-        Ok(obj) => {
-            if obj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
-                || object::is_deleting(&obj)
-            {
-                let mut e = ApiError::bad_request(format!(
-                    "unable to create new content in namespace {ns} because it is being terminated"
-                ));
-                e.code = 403;
-                e.reason = "Forbidden";
-                return Err(e);
-            }
-            Ok(())
-        }
-        Err(StorageError::NotFound { .. }) => Err(ApiError::not_found(ns_def, ns)),
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -367,11 +349,14 @@ pub(crate) async fn store_update(
             revision: Some(rev),
         };
         match ctx.state.storage().delete(key, preconditions).await {
-            Ok(kv) => object::set_meta(
-                &mut new,
-                "resourceVersion",
-                Value::String(kv.mod_revision.to_string()),
-            ),
+            Ok(kv) => {
+                admission::deleted(ctx, crate::api::write::stored_owner(def), &new).await;
+                object::set_meta(
+                    &mut new,
+                    "resourceVersion",
+                    Value::String(kv.mod_revision.to_string()),
+                );
+            }
             Err(StorageError::NotFound { .. } | StorageError::Conflict { .. }) => {}
             Err(e) => return Err(e),
         }
@@ -435,10 +420,14 @@ pub(crate) async fn update_part(ctx: Ctx, req: Body, part: Part) -> ApiResult<Re
     let owner = stored_owner(def);
     let stored_new = to_stored(def, value);
     let merged = merge_update(owner, &old, stored_new, part);
-    let merged = normalize(def, owner, merged)?;
-    let stored = store_update(&ctx, &object_key(&ctx), &old, old_rev, merged)
-        .await
-        .map_err(|e| ApiError::from_storage(e, def, &name))?;
+    let mut merged = normalize(def, owner, merged)?;
+    let op = Operation::Update { old: &old, part };
+    admission::admit(&ctx, owner, op, &mut merged).await?;
+    let stored = store_update(&ctx, &object_key(&ctx), &old, old_rev, merged.clone()).await;
+    if stored.is_err() {
+        admission::abandon(&ctx, owner, op, &merged).await;
+    }
+    let stored = stored.map_err(|e| ApiError::from_storage(e, def, &name))?;
     let served = respond::served(def, stored.value);
     Ok(respond::object(
         &ctx,

@@ -162,6 +162,11 @@ impl ResourceCache {
         self.inner.read().objects.get(key).cloned()
     }
 
+    /// Every object now (for the apiserver's own lookups, as an informer's lister).
+    pub fn values(&self) -> Vec<Arc<CachedObject>> {
+        self.inner.read().objects.values().cloned().collect()
+    }
+
     /// A page of the objects selected by `filter` as they were at `revision` (None: now),
     /// starting at `start` (inclusive), at most `limit` items (0: all).
     pub fn list(
