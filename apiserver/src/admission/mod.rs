@@ -86,7 +86,7 @@ pub(crate) async fn admit(
         plugin.admit(ctx, def, op, obj).await?;
     }
     crate::alloc::allocate(ctx, def, op, obj).await?;
-    let causes = crate::validation::validate(def.kind, obj, op);
+    let causes = crate::validation::validate(def, obj, op);
     if !causes.is_empty() {
         abandon(ctx, def, op, obj).await;
         let name = crate::object::name(obj).to_owned();
