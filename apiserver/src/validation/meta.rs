@@ -126,9 +126,11 @@ pub(crate) fn qualified_name(key: &str) -> Vec<String> {
         None => (None, key),
     };
     if key.matches('/').count() > 1 {
-        out.push(format!(
+        out.push(
+            
             "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-        ));
+        .to_owned(),
+        );
         return out;
     }
     if let Some(prefix) = prefix {
