@@ -5,6 +5,7 @@
 
 mod support;
 
+mod admission;
 mod controller;
 mod crud;
 mod errors;
