@@ -6,10 +6,14 @@
 mod support;
 
 mod admission;
+mod alloc;
 mod controller;
 mod crud;
+mod defaults;
 mod errors;
 mod openapi;
 mod protobuf;
 mod subresources;
+mod validation;
+mod validation_pod;
 mod watch;

@@ -1,0 +1,1 @@
+//! API tests: validation_pod (being written).
