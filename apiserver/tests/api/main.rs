@@ -15,5 +15,6 @@ mod openapi;
 mod protobuf;
 mod subresources;
 mod validation;
+mod validation_other;
 mod validation_pod;
 mod watch;

@@ -1,0 +1,1 @@
+//! API tests: validation of config, storage and other kinds (being written).
