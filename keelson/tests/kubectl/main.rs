@@ -12,8 +12,8 @@
 //! `get -o json`), not only on exit codes.
 //!
 //! The steps are grouped by topic, a module each (`apply`, `tables`, `reads`, `discovery`,
-//! `writes`, `dry_run`, `deletes`, `generators`); `manifests` holds what the first `apply`
-//! creates and `support` the helpers every step uses.
+//! `writes`, `dry_run`, `deletes`, `generators`, `invalid`); `manifests` holds what the
+//! first `apply` creates and `support` the helpers every step uses.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
@@ -22,6 +22,7 @@ mod deletes;
 mod discovery;
 mod dry_run;
 mod generators;
+mod invalid;
 mod manifests;
 mod reads;
 mod support;
@@ -39,6 +40,7 @@ use deletes::{delete, wait_for_delete};
 use discovery::{api_resources, explain};
 use dry_run::{diff, dry_run_server};
 use generators::{apply_list, create_generators, unknown_fields};
+use invalid::invalid_objects;
 use reads::{describe, output_formats, pagination, version, watch};
 use tables::{table_variants, tables};
 use writes::{edit, label_and_annotate, patch, scale_and_rollout};
@@ -89,6 +91,7 @@ const SCENARIO: &[(&str, Step)] = &[
     ("apply a kind: List", apply_list),
     ("create (imperative generators)", create_generators),
     ("unknown fields are refused", unknown_fields),
+    ("invalid objects: upstream's field errors", invalid_objects),
 ];
 
 /// Starts an API server and kubectl 1.`minor`, runs every step, and fails listing the
