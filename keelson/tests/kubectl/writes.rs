@@ -135,10 +135,13 @@ pub(crate) fn patch(k: &Kubectl) -> Result<()> {
     same(
         &containers(&d),
         &json!([
-            {"name": "extra", "image": "busybox:1.36"},
-            {"name": "web", "image": "nginx:1.27", "env": [{"name": "MODE", "value": "green"}]}
+            {"name": "extra", "image": "busybox:1.36", "imagePullPolicy": "IfNotPresent",
+             "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"},
+            {"name": "web", "image": "nginx:1.27", "env": [{"name": "MODE", "value": "green"}],
+             "imagePullPolicy": "IfNotPresent",
+             "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"}
         ]),
-        "containers after a strategic image change",
+        "containers after a strategic image change (with upstream's defaults)",
     )?;
 
     patch_web(
