@@ -11,7 +11,6 @@ pub(super) fn validate(obj: &Value, op: Operation<'_>, errors: &mut Errors) {
 
 /// A pod template (`spec.template` of a Deployment or ReplicaSet) at `path`: its metadata
 /// (labels, annotations) and its pod spec, as upstream's `ValidatePodTemplateSpec`.
-#[allow(dead_code)] // until workloads validation calls it
 pub(super) fn template(template: &Value, path: &Path, errors: &mut Errors) {
     let _ = (template, path, errors);
 }
