@@ -203,31 +203,7 @@ fn prepare_create(def: &ResourceDef, value: &mut Value) {
     } else {
         meta.remove("generation");
     }
-    match def.kind {
-        "Pod" => value["status"] = json!({"phase": "Pending"}),
-        "Namespace" => {
-            // Upstream labels every namespace with its own name.
-            let name = object::name(value).to_owned();
-            if !name.is_empty() {
-                let meta = object::metadata_mut(value);
-                let labels = meta.entry("labels").or_insert_with(|| json!({}));
-                if let Some(l) = labels.as_object_mut() {
-                    l.insert("kubernetes.io/metadata.name".into(), Value::String(name));
-                }
-            }
-            value["status"] = json!({"phase": "Active"});
-            if value.pointer("/spec/finalizers").is_none() {
-                value["spec"] = json!({"finalizers": ["kubernetes"]});
-            }
-        }
-        "Node" | "Event" => {}
-        _ if def.status_subresource => {
-            if let Some(m) = value.as_object_mut() {
-                m.remove("status");
-            }
-        }
-        _ => {}
-    }
+    crate::defaults::strategy::prepare_create(def, value);
 }
 
 /// Which part of an object a write may change.

@@ -14,8 +14,10 @@
 mod image;
 mod misc;
 mod pod;
+mod qos;
 mod service;
 mod storage;
+pub(crate) mod strategy;
 mod volume;
 mod workloads;
 
