@@ -32,7 +32,10 @@ pub(in crate::validation) fn parse_ip_sloppy(s: &str) -> Option<IpAddr> {
     // An embedded IPv4 tail with leading zeros: normalise it and retry.
     let (head, tail) = s.rsplit_once(':')?;
     let v4 = parse_ipv4_sloppy(tail)?;
-    format!("{head}:{v4}").parse::<Ipv6Addr>().ok().map(IpAddr::V6)
+    format!("{head}:{v4}")
+        .parse::<Ipv6Addr>()
+        .ok()
+        .map(IpAddr::V6)
 }
 
 fn parse_ipv4_sloppy(s: &str) -> Option<Ipv4Addr> {
@@ -245,7 +248,14 @@ mod tests {
     #[test]
     fn special_ips() {
         let mut e = Errors::default();
-        for ip in ["0.0.0.0", "127.0.0.1", "169.254.1.1", "224.0.0.5", "fe80::1", "10.1.2.3"] {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "169.254.1.1",
+            "224.0.0.5",
+            "fe80::1",
+            "10.1.2.3",
+        ] {
             non_special_ip(ip, &Path::root("ip"), &mut e);
         }
         let messages: Vec<&str> = e.0.iter().map(|c| c.message.as_str()).collect();
