@@ -271,6 +271,9 @@ pub(crate) fn merge_update(def: &ResourceDef, old: &Value, mut new: Value, part:
             }
         }
     }
+    // Upstream defaults while decoding, so a spec that differs only by omitted defaults
+    // is the same spec and keeps its generation.
+    crate::defaults::apply(def.kind, &mut new);
     if def.has_generation && object::spec_part(old) != object::spec_part(&new) {
         let generation = old
             .pointer("/metadata/generation")

@@ -8,8 +8,9 @@
 //! are created empty when missing, as decoding into Go structs does.
 //!
 //! Not here, because upstream does them elsewhere: `clusterIP(s)` and node ports
-//! (allocation), priority and tolerations (admission plugins), status set by a create
-//! strategy (a pod's `qosClass`), and quantity canonicalisation.
+//! (allocation), priority and tolerations (admission plugins), and quantity
+//! canonicalisation. What a registry strategy sets on create (initial status, a pod's
+//! `qosClass`) is in [`strategy`], called by the create handler.
 
 mod image;
 mod misc;
@@ -43,8 +44,10 @@ pub fn apply(kind: &str, obj: &mut Value) {
         "Endpoints" => misc::endpoints(obj),
         "EndpointSlice" => misc::endpoint_slice(obj),
         "PriorityClass" => misc::priority_class(obj),
-        // ConfigMap (its `data: {}` default never shows: empty maps are omitted),
-        // ServiceAccount, Lease and Event have no defaults.
+        "Event" => misc::event(obj),
+        "Lease" => misc::lease(obj),
+        // ConfigMap (its `data: {}` default never shows: empty maps are omitted) and
+        // ServiceAccount have no defaults.
         _ => {}
     }
 }
@@ -132,7 +135,7 @@ mod tests {
 
     #[test]
     fn kinds_without_defaults_are_left_alone() {
-        for kind in ["ConfigMap", "ServiceAccount", "Lease", "Event", "Unknown"] {
+        for kind in ["ConfigMap", "ServiceAccount", "Unknown"] {
             let mut v = json!({"metadata": {"name": "x"}, "data": {"a": "b"}});
             let before = v.clone();
             apply(kind, &mut v);

@@ -3,7 +3,8 @@
 use serde_json::{Value, json};
 
 use super::{
-    Obj, default_int, default_ptr, default_str, field, image, items, root_field, str_of, volume,
+    Obj, default_int, default_ptr, default_str, field, image, items, root_field, str_of,
+    struct_field, volume,
 };
 
 /// The container lists of a pod spec.
@@ -105,8 +106,10 @@ fn host_ports(spec: &mut Obj) {
     }
 }
 
-/// A container, init container or ephemeral container.
+/// A container, init container or ephemeral container. Its `resources` is a Go struct,
+/// so it always shows (`resources: {}`).
 fn container(c: &mut Obj) {
+    struct_field(c, "resources");
     let policy = image::pull_policy(str_of(c, "image"));
     default_str(c, "imagePullPolicy", policy);
     default_str(c, "terminationMessagePath", "/dev/termination-log");
@@ -174,7 +177,7 @@ mod tests {
                 "containers": [{
                     "name": "c", "image": "nginx", "imagePullPolicy": "Always",
                     "terminationMessagePath": "/dev/termination-log",
-                    "terminationMessagePolicy": "File",
+                    "terminationMessagePolicy": "File", "resources": {},
                 }],
                 "dnsPolicy": "ClusterFirst",
                 "enableServiceLinks": true,
@@ -195,6 +198,7 @@ mod tests {
             "containers": [{
                 "name": "c", "image": "nginx", "imagePullPolicy": "Never",
                 "terminationMessagePath": "/tmp/t", "terminationMessagePolicy": "FallbackToLogsOnError",
+                "resources": {"requests": {"cpu": "1"}},
             }],
             "dnsPolicy": "Default", "enableServiceLinks": false, "restartPolicy": "Never",
             "schedulerName": "mine", "securityContext": {"runAsUser": 1},

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Obj, default_ptr, default_str, field, items};
+use super::{Obj, default_ptr, default_str, field, items, struct_field};
 
 /// Mode bits of projected files when `defaultMode` is not given (0644).
 const DEFAULT_MODE: i64 = 0o644;
@@ -67,9 +67,11 @@ pub(super) fn shared_sources(v: &mut Obj) {
     }
 }
 
-/// A PersistentVolumeClaim spec (also inline in an ephemeral volume's claim template).
+/// A PersistentVolumeClaim spec (also inline in an ephemeral volume's claim template);
+/// its `resources` is a Go struct, so it always shows.
 pub(super) fn claim_spec(spec: &mut Obj) {
     default_ptr(spec, "volumeMode", "Filesystem");
+    struct_field(spec, "resources");
 }
 
 /// `items[].fieldRef.apiVersion` of a downward API source.
@@ -139,7 +141,7 @@ mod tests {
             (
                 json!({"name": "a", "ephemeral": {"volumeClaimTemplate": {"spec": {"accessModes": ["ReadWriteOnce"]}}}}),
                 json!({"name": "a", "ephemeral": {"volumeClaimTemplate": {"spec": {
-                    "accessModes": ["ReadWriteOnce"], "volumeMode": "Filesystem"
+                    "accessModes": ["ReadWriteOnce"], "volumeMode": "Filesystem", "resources": {}
                 }}}}),
             ),
             (

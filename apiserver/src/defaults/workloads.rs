@@ -55,7 +55,7 @@ mod tests {
             "containers": [{
                 "name": "c", "image": "nginx:1.27", "imagePullPolicy": "IfNotPresent",
                 "terminationMessagePath": "/dev/termination-log",
-                "terminationMessagePolicy": "File",
+                "terminationMessagePolicy": "File", "resources": {},
             }],
             "dnsPolicy": "ClusterFirst",
             "restartPolicy": "Always",
