@@ -136,9 +136,10 @@ pub(crate) fn patch(k: &Kubectl) -> Result<()> {
         &containers(&d),
         &json!([
             {"name": "extra", "image": "busybox:1.36", "imagePullPolicy": "IfNotPresent",
+             "resources": {},
              "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"},
             {"name": "web", "image": "nginx:1.27", "env": [{"name": "MODE", "value": "green"}],
-             "imagePullPolicy": "IfNotPresent",
+             "imagePullPolicy": "IfNotPresent", "resources": {},
              "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"}
         ]),
         "containers after a strategic image change (with upstream's defaults)",
