@@ -96,8 +96,11 @@ fn load_balancer_ip_mode(obj: &mut Value) {
     }
 }
 
-/// `ipFamilyPolicy`: RequireDualStack when two IPs or families are asked for, else
-/// SingleStack. `ipFamilies`: those of the given cluster IPs, else the cluster's family.
+/// `ipFamilyPolicy`: SingleStack when not given, except for a headless service without a
+/// selector, which may front endpoints of either family: RequireDualStack. (Two IPs or
+/// families under SingleStack are then refused by validation, as upstream does.)
+/// `ipFamilies`: those of the given cluster IPs, else the cluster's family; a headless
+/// selectorless service that is not SingleStack gets both families.
 fn ip_families(spec: &mut Obj) {
     let ips: Vec<String> = match spec.get("clusterIPs").and_then(Value::as_array) {
         Some(a) if !a.is_empty() => a
@@ -109,16 +112,21 @@ fn ip_families(spec: &mut Obj) {
             ip => vec![ip.to_owned()],
         },
     };
+    let selectorless = spec
+        .get("selector")
+        .and_then(Value::as_object)
+        .is_none_or(|s| s.is_empty());
+    let headless_selectorless = ips.first().map(String::as_str) == Some("None") && selectorless;
+    if headless_selectorless {
+        default_ptr(spec, "ipFamilyPolicy", "RequireDualStack");
+    } else {
+        default_ptr(spec, "ipFamilyPolicy", "SingleStack");
+    }
     let mut families: Vec<Value> = spec
         .get("ipFamilies")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    if ips.len() == 2 || families.len() == 2 {
-        default_ptr(spec, "ipFamilyPolicy", "RequireDualStack");
-    } else {
-        default_ptr(spec, "ipFamilyPolicy", "SingleStack");
-    }
     for (i, ip) in ips.iter().enumerate() {
         if ip == "None" {
             break;
@@ -133,6 +141,17 @@ fn ip_families(spec: &mut Obj) {
     }
     if families.is_empty() {
         families.push(DEFAULT_FAMILY.into());
+    }
+    if headless_selectorless
+        && families.len() == 1
+        && str_of(spec, "ipFamilyPolicy") != "SingleStack"
+    {
+        let other = if families[0] == "IPv6" {
+            "IPv4"
+        } else {
+            "IPv6"
+        };
+        families.push(other.into());
     }
     spec.insert("ipFamilies".into(), Value::Array(families));
 }
@@ -264,7 +283,37 @@ mod tests {
     #[test]
     fn ip_families_follow_the_cluster_ips() {
         let cases = [
-            (json!({"clusterIP": "None"}), "SingleStack", json!(["IPv4"])),
+            (
+                json!({"clusterIP": "None", "selector": {"app": "a"}}),
+                "SingleStack",
+                json!(["IPv4"]),
+            ),
+            // Headless without a selector: endpoints of either family.
+            (
+                json!({"clusterIP": "None"}),
+                "RequireDualStack",
+                json!(["IPv4", "IPv6"]),
+            ),
+            (
+                json!({"clusterIPs": ["None"], "selector": {}}),
+                "RequireDualStack",
+                json!(["IPv4", "IPv6"]),
+            ),
+            (
+                json!({"clusterIP": "None", "ipFamilies": ["IPv6"]}),
+                "RequireDualStack",
+                json!(["IPv6", "IPv4"]),
+            ),
+            (
+                json!({"clusterIP": "None", "ipFamilyPolicy": "SingleStack"}),
+                "SingleStack",
+                json!(["IPv4"]),
+            ),
+            (
+                json!({"clusterIP": "None", "ipFamilyPolicy": "PreferDualStack"}),
+                "PreferDualStack",
+                json!(["IPv4", "IPv6"]),
+            ),
             (
                 json!({"clusterIP": "10.96.0.20"}),
                 "SingleStack",
@@ -275,15 +324,21 @@ mod tests {
                 "SingleStack",
                 json!(["IPv6"]),
             ),
+            // Two IPs or families need a dual-stack policy; validation says so.
             (
                 json!({"clusterIPs": ["10.96.0.20", "fd00::20"]}),
-                "RequireDualStack",
+                "SingleStack",
                 json!(["IPv4", "IPv6"]),
             ),
             (
                 json!({"ipFamilies": ["IPv6", "IPv4"]}),
-                "RequireDualStack",
+                "SingleStack",
                 json!(["IPv6", "IPv4"]),
+            ),
+            (
+                json!({"clusterIPs": ["10.96.0.20", "fd00::20"], "ipFamilyPolicy": "RequireDualStack"}),
+                "RequireDualStack",
+                json!(["IPv4", "IPv6"]),
             ),
             (
                 json!({"ipFamilies": ["IPv6"]}),

@@ -168,6 +168,17 @@ fn cases() -> Vec<(&'static str, Case)> {
             ),
         ),
         (
+            "service-headless-selectorless",
+            case(
+                "/api/v1/namespaces/default/services",
+                json!({
+                    "apiVersion": "v1", "kind": "Service", "metadata": {"name": "external-db"},
+                    "spec": {"clusterIP": "None", "ports": [{"name": "pg", "port": 5432}]},
+                }),
+                include_str!("fixtures/defaults/service-headless-selectorless.json"),
+            ),
+        ),
+        (
             "persistentvolume",
             case(
                 "/api/v1/persistentvolumes",
