@@ -207,6 +207,63 @@ async fn replica_sets_are_checked_like_deployments() {
             ),
         ],
     );
+
+    // A valid one keeps its selector.
+    let mut rs = rs;
+    rs["spec"]["replicas"] = json!(1);
+    rs["spec"]["template"] = template(json!({"app": "web"}));
+    let (s, created) = t.send_json("POST", REPLICA_SETS, JSON, &rs).await;
+    assert_eq!(s, 201, "{created}");
+    let mut moved = created.clone();
+    moved["spec"]["selector"] = json!({"matchExpressions": [{"key": "app", "operator": "Exists"}]});
+    let (s, body) = t
+        .send_json("PUT", &format!("{REPLICA_SETS}/rs"), JSON, &moved)
+        .await;
+    let immutable = "Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement{v1.LabelSelectorRequirement{Key:\"app\", Operator:\"Exists\", Values:[]string(nil)}}}: field is immutable";
+    invalid(
+        s,
+        &body,
+        &format!("ReplicaSet.apps \"rs\" is invalid: spec.selector: {immutable}"),
+        &[("spec.selector", "FieldValueInvalid", immutable)],
+    );
+    let (_, stored) = t.get_json(&format!("{REPLICA_SETS}/rs")).await;
+    assert_eq!(stored["spec"], created["spec"]);
+}
+
+#[tokio::test]
+async fn deployment_status_counts_stay_consistent() {
+    let t = TestServer::start().await;
+    let (s, created) = t
+        .send_json(
+            "POST",
+            DEPLOYMENTS,
+            JSON,
+            &deployment(
+                "web",
+                json!({"matchLabels": {"app": "web"}}),
+                json!({"app": "web"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    let mut status = created.clone();
+    status["status"] = json!({"replicas": 1, "readyReplicas": 2, "availableReplicas": 1});
+    let (s, body) = t
+        .send_json("PUT", &format!("{DEPLOYMENTS}/web/status"), JSON, &status)
+        .await;
+    let above = "Invalid value: 2: cannot be greater than status.replicas";
+    invalid(
+        s,
+        &body,
+        &format!("Deployment.apps \"web\" is invalid: status.readyReplicas: {above}"),
+        &[("status.readyReplicas", "FieldValueInvalid", above)],
+    );
+    status["status"]["readyReplicas"] = json!(1);
+    let (s, body) = t
+        .send_json("PUT", &format!("{DEPLOYMENTS}/web/status"), JSON, &status)
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["status"]["readyReplicas"], 1);
 }
 
 #[tokio::test]
@@ -281,6 +338,26 @@ async fn service_cluster_ips_are_immutable() {
     );
     let (_, stored) = t.get_json(&format!("{SERVICES}/web")).await;
     assert_eq!(stored["spec"], created["spec"]);
+
+    // An older client changes only `clusterIP`: the same answer, as upstream syncs
+    // `clusterIPs` from it before validating.
+    let mut moved = created.clone();
+    moved["spec"]["clusterIP"] = json!(other);
+    let (s, body) = t
+        .send_json("PUT", &format!("{SERVICES}/web"), JSON, &moved)
+        .await;
+    invalid(
+        s,
+        &body,
+        &format!("Service \"web\" is invalid: spec.clusterIPs[0]: {changed}"),
+        &[("spec.clusterIPs[0]", "FieldValueInvalid", &changed)],
+    );
+    let (_, stored) = t.get_json(&format!("{SERVICES}/web")).await;
+    assert_eq!(stored["spec"], created["spec"]);
+    assert_eq!(
+        stored["metadata"]["resourceVersion"],
+        created["metadata"]["resourceVersion"]
+    );
 
     // Turning it into an ExternalName drops the IPs; that is allowed.
     let mut alias = created.clone();
