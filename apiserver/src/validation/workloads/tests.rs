@@ -71,7 +71,7 @@ fn causes(kind: &str, obj: &Value, op: Operation<'_>) -> Vec<(String, String)> {
     e.0.into_iter().map(|c| (c.field, c.message)).collect()
 }
 
-fn check(kind: &str, base: &Value, cases: Vec<(Vec<(&str, Value)>, Vec<(&str, &str)>)>) {
+fn check(kind: &str, base: &Value, cases: Vec<Case<'_>>) {
     for (edits, want) in cases {
         let obj = edited(base.clone(), &edits);
         let got = causes(kind, &obj, Operation::Create);
@@ -83,6 +83,9 @@ fn check(kind: &str, base: &Value, cases: Vec<(Vec<(&str, Value)>, Vec<(&str, &s
     }
 }
 
+/// Edits to a valid object, and the causes they must produce.
+type Case<'a> = (Vec<(&'a str, Value)>, Vec<(&'a str, &'a str)>);
+
 const NO_LABELS: &str = "v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}";
 
 #[test]
@@ -90,7 +93,7 @@ fn deployment_specs() {
     let mismatch = "Invalid value: map[string]string{\"app\":\"web\"}: `selector` does not match template `labels`";
     let empty = format!("Invalid value: {NO_LABELS}: empty selector is invalid for deployment");
     let near = "Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement{v1.LabelSelectorRequirement{Key:\"app\", Operator:\"Near\", Values:[]string{\"web\"}}}}: invalid label selector";
-    let cases: Vec<(Vec<(&str, Value)>, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (vec![], vec![]),
         (
             vec![("/spec/selector", Value::Null)],
@@ -238,7 +241,7 @@ fn deployment_specs() {
 #[test]
 fn replica_set_specs() {
     let empty = format!("Invalid value: {NO_LABELS}: empty selector is invalid for deployment");
-    let cases: Vec<(Vec<(&str, Value)>, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (vec![], vec![]),
         (
             vec![
