@@ -271,6 +271,7 @@ pub(crate) fn merge_update(def: &ResourceDef, old: &Value, mut new: Value, part:
             }
         }
     }
+    crate::defaults::strategy::prepare_update(def, old, &mut new);
     // Upstream defaults while decoding, so a spec that differs only by omitted defaults
     // is the same spec and keeps its generation.
     crate::defaults::apply(def.kind, &mut new);

@@ -16,7 +16,8 @@
 //! - Any other kind with a status subresource: an empty status.
 //!
 //! On update (`PrepareForUpdate`) upstream keeps the stored status for all of these, which
-//! `merge_update` does.
+//! `merge_update` does; [`prepare_update`] does the rest: a namespace keeps its
+//! `spec.finalizers` (only `/finalize` changes them), a claim's data sources mirror again.
 
 use serde_json::{Map, Value, json};
 
@@ -57,6 +58,34 @@ pub(crate) fn prepare_create(def: &ResourceDef, obj: &mut Value) {
         "Service" => obj["status"] = json!({"loadBalancer": {}}),
         "Node" => {}
         _ if def.status_subresource => obj["status"] = json!({}),
+        _ => {}
+    }
+}
+
+/// Sets what a main-resource update of an object of `def` may not change, from `old`
+/// (both stored form), as upstream's `PrepareForUpdate` does beyond keeping the status.
+pub(crate) fn prepare_update(def: &ResourceDef, old: &Value, new: &mut Value) {
+    if !new.is_object() {
+        return;
+    }
+    match def.kind {
+        "Namespace" => {
+            let finalizers = old.pointer("/spec/finalizers").cloned();
+            if !new.get("spec").is_some_and(Value::is_object) {
+                new["spec"] = json!({});
+            }
+            if let Some(spec) = new["spec"].as_object_mut() {
+                match finalizers {
+                    Some(f) => spec.insert("finalizers".into(), f),
+                    None => spec.remove("finalizers"),
+                };
+            }
+        }
+        "PersistentVolumeClaim" => {
+            if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+                mirror_data_sources(spec);
+            }
+        }
         _ => {}
     }
 }

@@ -333,3 +333,44 @@ fn claim_data_sources_mirror() {
         assert_eq!(got["spec"], want, "{spec}");
     }
 }
+
+#[test]
+fn updates_keep_what_only_the_server_changes() {
+    let namespaces = def("", "v1", "namespaces");
+    let old = json!({"metadata": {"name": "n"}, "spec": {"finalizers": ["kubernetes"]}});
+    let cases = [
+        (
+            json!({"metadata": {"name": "n"}}),
+            json!({"finalizers": ["kubernetes"]}),
+        ),
+        (
+            json!({"metadata": {"name": "n"}, "spec": {"finalizers": []}}),
+            json!({"finalizers": ["kubernetes"]}),
+        ),
+        (
+            json!({"metadata": {"name": "n"}, "spec": {"finalizers": ["x/y"]}}),
+            json!({"finalizers": ["kubernetes"]}),
+        ),
+    ];
+    for (given, want) in cases {
+        let mut new = given.clone();
+        prepare_update(namespaces, &old, &mut new);
+        assert_eq!(new["spec"], want, "{given}");
+    }
+    let mut new = json!({"spec": {"finalizers": ["kubernetes"]}});
+    prepare_update(namespaces, &json!({"spec": {}}), &mut new);
+    assert_eq!(new["spec"], json!({}));
+
+    let claims = def("", "v1", "persistentvolumeclaims");
+    let mut new = json!({"spec": {"dataSource": {"kind": "PersistentVolumeClaim", "name": "a"}}});
+    prepare_update(claims, &json!({}), &mut new);
+    assert_eq!(
+        new["spec"]["dataSourceRef"],
+        json!({"kind": "PersistentVolumeClaim", "name": "a"})
+    );
+
+    // Other kinds are left alone.
+    let mut new = json!({"spec": {"replicas": 3}});
+    prepare_update(def("apps", "v1", "deployments"), &json!({}), &mut new);
+    assert_eq!(new, json!({"spec": {"replicas": 3}}));
+}

@@ -671,6 +671,12 @@ async fn updates_are_defaulted_again() {
             "/api/v1/namespaces/default/secrets",
             vec!["/type"],
         ),
+        // Only `/finalize` changes a namespace's finalizers; the name label comes back.
+        (
+            "namespace",
+            "/api/v1/namespaces",
+            vec!["/spec/finalizers", "/metadata/labels", "/status"],
+        ),
     ];
     let manifests: std::collections::HashMap<_, _> = cases()
         .into_iter()
