@@ -12,14 +12,17 @@ use super::{is_headless, list, net, set, text};
 
 const CHANGED: &str = "may not change once set";
 
+/// A list of strings as Go holds it (non-strings are "").
 fn strings(values: &[Value]) -> Vec<&str> {
     values.iter().map(|v| v.as_str().unwrap_or("")).collect()
 }
 
+/// `spec.clusterIPs` printed as Go's `%#v`.
 fn ip_list(spec: &Value) -> String {
     go_value::string_slice(spec.get("clusterIPs"))
 }
 
+/// `spec.ipFamilies` printed as Go's `%#v`.
 fn family_list(spec: &Value) -> String {
     go_value::typed_slice(spec.get("ipFamilies"), "[]core.IPFamily", |v| {
         go_value::quote(v.as_str().unwrap_or(""))

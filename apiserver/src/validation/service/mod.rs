@@ -6,7 +6,8 @@
 //! type dropped. What is checked here is that object.
 
 mod ips;
-mod net;
+/// Address and port checks, shared with Endpoints, EndpointSlices and Nodes.
+pub(in crate::validation) mod net;
 mod ports;
 mod status;
 
@@ -19,10 +20,14 @@ use crate::api::Part;
 
 /// The annotation older clients used instead of `spec.loadBalancerSourceRanges`.
 const SOURCE_RANGES_ANNOTATION: &str = "service.beta.kubernetes.io/load-balancer-source-ranges";
+/// The topology annotation and its deprecated form, which must agree when both are set.
 const TOPOLOGY_MODE: &str = "service.kubernetes.io/topology-mode";
 const TOPOLOGY_HINTS: &str = "service.kubernetes.io/topology-aware-hints";
+/// Upstream's detail for LoadBalancer-only fields.
 const LB_ONLY: &str = "may only be used when `type` is 'LoadBalancer'";
 
+/// The field errors of a Service for `op`: the whole spec on create; on main-resource
+/// updates also what may not change; on `/status` the load balancer status.
 pub(super) fn validate(obj: &Value, op: Operation<'_>, errors: &mut Errors) {
     let empty = Value::Object(Map::new());
     let spec = obj.get("spec").unwrap_or(&empty);

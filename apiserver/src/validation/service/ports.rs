@@ -20,6 +20,7 @@ pub(super) fn each(ports: &[Value], path: &Path, errors: &mut Errors) {
     }
 }
 
+/// `validateServicePort`: name, port number, protocol, target port, app protocol.
 fn port<'a>(
     p: &'a Value,
     require_name: bool,

@@ -18,6 +18,8 @@ const NEGATIVE: &str = "must be greater than or equal to 0";
 /// Upstream's message for a status count above `status.replicas`.
 const ABOVE_REPLICAS: &str = "cannot be greater than status.replicas";
 
+/// The field errors of a Deployment or ReplicaSet (`kind`) for `op`: the spec on create
+/// and main-resource updates (plus the immutable selector), the status on `/status`.
 pub(super) fn validate(kind: &str, obj: &Value, op: Operation<'_>, errors: &mut Errors) {
     let empty = Value::Object(Map::new());
     let spec = obj.get("spec").unwrap_or(&empty);
@@ -50,6 +52,7 @@ pub(super) fn validate(kind: &str, obj: &Value, op: Operation<'_>, errors: &mut 
     }
 }
 
+/// `ValidateDeploymentSpec` or `ValidateReplicaSetSpec`.
 fn spec_rules(kind: &str, spec: &Value, path: &Path, errors: &mut Errors) {
     if kind == "Deployment" {
         deployment::spec(spec, path, errors);
