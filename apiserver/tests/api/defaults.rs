@@ -87,6 +87,18 @@ fn cases() -> Vec<(&'static str, Case)> {
             ),
         ),
         (
+            "pod-gated",
+            case(
+                "/api/v1/namespaces/default/pods",
+                json!({
+                    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "gated"},
+                    "spec": {"schedulingGates": [{"name": "example.com/quota"}],
+                        "containers": [{"name": "app", "image": "nginx"}]},
+                }),
+                include_str!("fixtures/defaults/pod-gated.json"),
+            ),
+        ),
+        (
             "deployment",
             case(
                 "/apis/apps/v1/namespaces/default/deployments",
@@ -199,6 +211,18 @@ fn cases() -> Vec<(&'static str, Case)> {
                     "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
                 }),
                 include_str!("fixtures/defaults/persistentvolumeclaim.json"),
+            ),
+        ),
+        (
+            "persistentvolumeclaim-clone",
+            case(
+                "/api/v1/namespaces/default/persistentvolumeclaims",
+                json!({
+                    "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "clone"},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+                        "dataSource": {"kind": "PersistentVolumeClaim", "name": "data"}},
+                }),
+                include_str!("fixtures/defaults/persistentvolumeclaim-clone.json"),
             ),
         ),
         (
