@@ -311,6 +311,43 @@ fn creates() {
                 ),
             ],
         ),
+        (
+            cluster_ip(),
+            vec![(
+                "/metadata/annotations",
+                json!({
+                    "service.kubernetes.io/topology-mode": "Auto",
+                    "service.kubernetes.io/topology-aware-hints": "Disabled",
+                    "service.beta.kubernetes.io/load-balancer-source-ranges": " 10.0.0.0/8, nope",
+                }),
+            )],
+            vec![
+                (
+                    "metadata.annotations[service.kubernetes.io/topology-mode]",
+                    "Invalid value: \"Auto\": must match annotations[service.kubernetes.io/topology-aware-hints] when both are specified",
+                ),
+                (
+                    "metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]",
+                    "Forbidden: may only be used when `type` is 'LoadBalancer'",
+                ),
+                (
+                    "metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]",
+                    "Invalid value: \"nope\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+                ),
+            ],
+        ),
+        (
+            load_balancer(),
+            vec![
+                ("/spec/loadBalancerClass", json!("-bad")),
+                ("/spec/loadBalancerSourceRanges", json!([" 10.0.0.0/8 "])),
+                ("/spec/ports/0/appProtocol", json!("kubernetes.io/h2c")),
+            ],
+            vec![(
+                "spec.loadBalancerClass",
+                "Invalid value: \"-bad\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+            )],
+        ),
     ];
     for (base, edits, want) in cases {
         let obj = edited(base, &edits);
