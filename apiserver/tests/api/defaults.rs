@@ -29,311 +29,78 @@ const TIMESTAMPS: &[&str] = &[
     "renewTime",
 ];
 
-/// One kind's manifest and the fixture it must come back as.
+const PODS: &str = "/api/v1/namespaces/default/pods";
+const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/default/deployments";
+const REPLICA_SETS: &str = "/apis/apps/v1/namespaces/default/replicasets";
+const SERVICES: &str = "/api/v1/namespaces/default/services";
+const CLAIMS: &str = "/api/v1/namespaces/default/persistentvolumeclaims";
+
+/// One kind's case: the manifest POSTed to `collection`
+/// (`fixtures/defaults/manifests/<name>.json`) and the object it must come back as
+/// (`fixtures/defaults/<name>.json`).
 struct Case {
-    /// The collection the manifest is POSTed to.
+    name: &'static str,
     collection: &'static str,
-    manifest: Value,
+    manifest: &'static str,
     fixture: &'static str,
 }
 
-fn case(collection: &'static str, manifest: Value, fixture: &'static str) -> Case {
-    Case {
-        collection,
-        manifest,
-        fixture,
-    }
+macro_rules! case {
+    ($name:literal, $collection:expr) => {
+        Case {
+            name: $name,
+            collection: $collection,
+            manifest: include_str!(concat!("fixtures/defaults/manifests/", $name, ".json")),
+            fixture: include_str!(concat!("fixtures/defaults/", $name, ".json")),
+        }
+    };
 }
 
-fn cases() -> Vec<(&'static str, Case)> {
-    let web_template = |image: &str| {
-        json!({"metadata": {"labels": {"app": "web"}},
-            "spec": {"containers": [{"name": "web", "image": image}]}})
-    };
-    vec![
-        (
-            "pod",
-            case(
-                "/api/v1/namespaces/default/pods",
-                json!({
-                    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "minimal"},
-                    "spec": {"containers": [{"name": "app", "image": "nginx"}]},
-                }),
-                include_str!("fixtures/defaults/pod.json"),
-            ),
-        ),
-        (
-            "pod-resources",
-            case(
-                "/api/v1/namespaces/default/pods",
-                json!({
-                    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "resources"},
-                    "spec": {
-                        "initContainers": [{"name": "init", "image": "busybox:latest",
-                            "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}}}],
-                        "containers": [{
-                            "name": "app", "image": "registry.k8s.io/pause:3.10",
-                            "ports": [{"containerPort": 8080}],
-                            "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
-                            "readinessProbe": {"httpGet": {"port": 8080}},
-                            "resources": {"limits": {"cpu": "500m", "memory": "128Mi"}},
-                            "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"},
-                                {"name": "config", "mountPath": "/config"}],
-                        }],
-                        "volumes": [{"name": "scratch"}, {"name": "config", "configMap": {"name": "app-config"}}],
-                    },
-                }),
-                include_str!("fixtures/defaults/pod-resources.json"),
-            ),
-        ),
-        (
-            "pod-gated",
-            case(
-                "/api/v1/namespaces/default/pods",
-                json!({
-                    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "gated"},
-                    "spec": {"schedulingGates": [{"name": "example.com/quota"}],
-                        "containers": [{"name": "app", "image": "nginx"}]},
-                }),
-                include_str!("fixtures/defaults/pod-gated.json"),
-            ),
-        ),
-        (
-            "deployment",
-            case(
-                "/apis/apps/v1/namespaces/default/deployments",
-                json!({
-                    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-                    "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": web_template("nginx:1.27")},
-                }),
-                include_str!("fixtures/defaults/deployment.json"),
-            ),
-        ),
-        (
-            "replicaset",
-            case(
-                "/apis/apps/v1/namespaces/default/replicasets",
-                json!({
-                    "apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web"},
-                    "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": web_template(
-                        "nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")},
-                }),
-                include_str!("fixtures/defaults/replicaset.json"),
-            ),
-        ),
-        (
-            "service-clusterip",
-            case(
-                "/api/v1/namespaces/default/services",
-                json!({
-                    "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
-                    "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
-                }),
-                include_str!("fixtures/defaults/service-clusterip.json"),
-            ),
-        ),
-        (
-            "service-nodeport",
-            case(
-                "/api/v1/namespaces/default/services",
-                json!({
-                    "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-nodeport"},
-                    "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [
-                        {"name": "http", "port": 80, "targetPort": 8080},
-                        {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": "dns"},
-                    ]},
-                }),
-                include_str!("fixtures/defaults/service-nodeport.json"),
-            ),
-        ),
-        (
-            "service-loadbalancer",
-            case(
-                "/api/v1/namespaces/default/services",
-                json!({
-                    "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-lb"},
-                    "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 443}]},
-                }),
-                include_str!("fixtures/defaults/service-loadbalancer.json"),
-            ),
-        ),
-        (
-            "service-externalname",
-            case(
-                "/api/v1/namespaces/default/services",
-                json!({
-                    "apiVersion": "v1", "kind": "Service", "metadata": {"name": "upstream"},
-                    "spec": {"type": "ExternalName", "externalName": "example.com"},
-                }),
-                include_str!("fixtures/defaults/service-externalname.json"),
-            ),
-        ),
-        (
-            "service-headless",
-            case(
-                "/api/v1/namespaces/default/services",
-                json!({
-                    "apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
-                    "spec": {"clusterIP": "None", "selector": {"app": "db"}, "ports": [{"name": "pg", "port": 5432}]},
-                }),
-                include_str!("fixtures/defaults/service-headless.json"),
-            ),
-        ),
-        (
-            "service-headless-selectorless",
-            case(
-                "/api/v1/namespaces/default/services",
-                json!({
-                    "apiVersion": "v1", "kind": "Service", "metadata": {"name": "external-db"},
-                    "spec": {"clusterIP": "None", "ports": [{"name": "pg", "port": 5432}]},
-                }),
-                include_str!("fixtures/defaults/service-headless-selectorless.json"),
-            ),
-        ),
-        (
-            "persistentvolume",
-            case(
-                "/api/v1/persistentvolumes",
-                json!({
-                    "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "data"},
-                    "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
-                        "hostPath": {"path": "/data"}},
-                }),
-                include_str!("fixtures/defaults/persistentvolume.json"),
-            ),
-        ),
-        (
-            "persistentvolumeclaim",
-            case(
-                "/api/v1/namespaces/default/persistentvolumeclaims",
-                json!({
-                    "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
-                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
-                }),
-                include_str!("fixtures/defaults/persistentvolumeclaim.json"),
-            ),
-        ),
-        (
-            "persistentvolumeclaim-clone",
-            case(
-                "/api/v1/namespaces/default/persistentvolumeclaims",
-                json!({
-                    "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "clone"},
-                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
-                        "dataSource": {"kind": "PersistentVolumeClaim", "name": "data"}},
-                }),
-                include_str!("fixtures/defaults/persistentvolumeclaim-clone.json"),
-            ),
-        ),
-        (
-            "storageclass",
-            case(
-                "/apis/storage.k8s.io/v1/storageclasses",
-                json!({
-                    "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "fast"},
-                    "provisioner": "example.com/fake",
-                }),
-                include_str!("fixtures/defaults/storageclass.json"),
-            ),
-        ),
-        (
-            "secret",
-            case(
-                "/api/v1/namespaces/default/secrets",
-                json!({
-                    "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"},
-                    "data": {"password": "czNjcmV0"},
-                }),
-                include_str!("fixtures/defaults/secret.json"),
-            ),
-        ),
-        (
-            "configmap",
-            case(
-                "/api/v1/namespaces/default/configmaps",
-                json!({
-                    "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"},
-                    "data": {"mode": "blue"},
-                }),
-                include_str!("fixtures/defaults/configmap.json"),
-            ),
-        ),
-        (
-            "namespace",
-            case(
-                "/api/v1/namespaces",
-                json!({
-                    "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"},
-                }),
-                include_str!("fixtures/defaults/namespace.json"),
-            ),
-        ),
-        (
-            "node",
-            case(
-                "/api/v1/nodes",
-                json!({
-                    "apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},
-                }),
-                include_str!("fixtures/defaults/node.json"),
-            ),
-        ),
-        (
-            "endpoints",
-            case(
-                "/api/v1/namespaces/default/endpoints",
-                json!({
-                    "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web"},
-                    "subsets": [{"addresses": [{"ip": "10.0.0.1"}], "ports": [{"port": 80}]}],
-                }),
-                include_str!("fixtures/defaults/endpoints.json"),
-            ),
-        ),
-        (
-            "endpointslice",
-            case(
-                "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
-                json!({
-                    "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {"name": "web-abc"},
-                    "addressType": "IPv4", "endpoints": [{"addresses": ["10.0.0.1"]}], "ports": [{"port": 80}],
-                }),
-                include_str!("fixtures/defaults/endpointslice.json"),
-            ),
-        ),
-        (
-            "priorityclass",
-            case(
-                "/apis/scheduling.k8s.io/v1/priorityclasses",
-                json!({
-                    "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "high"},
-                    "value": 1000,
-                }),
-                include_str!("fixtures/defaults/priorityclass.json"),
-            ),
-        ),
-        (
-            "lease",
-            case(
-                "/apis/coordination.k8s.io/v1/namespaces/default/leases",
-                json!({
-                    "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "leader"},
-                }),
-                include_str!("fixtures/defaults/lease.json"),
-            ),
-        ),
-        (
-            "event",
-            case(
-                "/api/v1/namespaces/default/events",
-                json!({
-                    "apiVersion": "v1", "kind": "Event", "metadata": {"name": "web-0.1"},
-                    "involvedObject": {"kind": "Pod", "name": "web-0", "namespace": "default"},
-                    "reason": "Started", "message": "Started container web", "type": "Normal",
-                }),
-                include_str!("fixtures/defaults/event.json"),
-            ),
-        ),
-    ]
+/// Every kind with defaults (and a few without), minimal manifests.
+const CASES: &[Case] = &[
+    case!("pod", PODS),
+    case!("pod-resources", PODS),
+    case!("pod-gated", PODS),
+    case!("deployment", DEPLOYMENTS),
+    case!("replicaset", REPLICA_SETS),
+    case!("service-clusterip", SERVICES),
+    case!("service-nodeport", SERVICES),
+    case!("service-loadbalancer", SERVICES),
+    case!("service-externalname", SERVICES),
+    case!("service-headless", SERVICES),
+    case!("service-headless-selectorless", SERVICES),
+    case!("persistentvolume", "/api/v1/persistentvolumes"),
+    case!("persistentvolumeclaim", CLAIMS),
+    case!("persistentvolumeclaim-clone", CLAIMS),
+    case!("storageclass", "/apis/storage.k8s.io/v1/storageclasses"),
+    case!("secret", "/api/v1/namespaces/default/secrets"),
+    case!("configmap", "/api/v1/namespaces/default/configmaps"),
+    case!("namespace", "/api/v1/namespaces"),
+    case!("node", "/api/v1/nodes"),
+    case!("endpoints", "/api/v1/namespaces/default/endpoints"),
+    case!(
+        "endpointslice",
+        "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
+    ),
+    case!(
+        "priorityclass",
+        "/apis/scheduling.k8s.io/v1/priorityclasses"
+    ),
+    case!(
+        "lease",
+        "/apis/coordination.k8s.io/v1/namespaces/default/leases"
+    ),
+    case!("event", "/api/v1/namespaces/default/events"),
+];
+
+fn parse(what: &str, text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+/// The manifest of the case `name`.
+fn manifest(name: &str) -> Value {
+    let case = CASES.iter().find(|c| c.name == name).unwrap();
+    parse(case.name, case.manifest)
 }
 
 /// Replaces the volatile values of `obj` by placeholders (see the module docs).
@@ -432,181 +199,43 @@ async fn create_and_get(t: &TestServer, collection: &str, manifest: &Value) -> (
 async fn every_kind_comes_back_with_upstreams_defaults() {
     let t = TestServer::start().await;
     let mut failures = Vec::new();
-    for (name, case) in cases() {
-        let want: Value =
-            serde_json::from_str(case.fixture).unwrap_or_else(|e| panic!("fixture {name}: {e}"));
-        let (created, read) = create_and_get(&t, case.collection, &case.manifest).await;
+    for case in CASES {
+        let want = parse(case.name, case.fixture);
+        let manifest = parse(case.name, case.manifest);
+        let (created, read) = create_and_get(&t, case.collection, &manifest).await;
         if read != want {
             failures.push(format!(
-                "{name}: read back\n{}\nwant\n{}",
+                "{}: read back\n{}\nwant\n{}",
+                case.name,
                 serde_json::to_string_pretty(&read).unwrap(),
                 serde_json::to_string_pretty(&want).unwrap()
             ));
         }
         if created != read {
             failures.push(format!(
-                "{name}: the create answer differs from the read: {created}"
+                "{}: the create answer differs from the read: {created}",
+                case.name
             ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// Manifests that set every defaulted field to something else, each with the values it
+/// must come back with (`{collection, manifest, expect: {<JSON pointer>: value}}`).
+const GIVEN_VALUES: &str = include_str!("fixtures/defaults/given-values.json");
+
 #[tokio::test]
 async fn given_values_are_never_overwritten() {
     let t = TestServer::start().await;
-    let cases = [
-        (
-            "/api/v1/namespaces/default/pods",
-            json!({"metadata": {"name": "custom"}, "spec": {
-                "restartPolicy": "Never", "dnsPolicy": "Default", "schedulerName": "custom",
-                "terminationGracePeriodSeconds": 0, "enableServiceLinks": false,
-                "securityContext": {"runAsUser": 1000}, "serviceAccountName": "robot",
-                "containers": [{
-                    "name": "c", "image": "nginx", "imagePullPolicy": "Never",
-                    "terminationMessagePath": "/tmp/msg",
-                    "terminationMessagePolicy": "FallbackToLogsOnError",
-                    "ports": [{"containerPort": 53, "protocol": "UDP"}],
-                    "resources": {"requests": {"cpu": "100m"}, "limits": {"cpu": "200m"}},
-                }],
-            }}),
-            vec![
-                ("/spec/restartPolicy", json!("Never")),
-                ("/spec/dnsPolicy", json!("Default")),
-                ("/spec/schedulerName", json!("custom")),
-                ("/spec/terminationGracePeriodSeconds", json!(0)),
-                ("/spec/enableServiceLinks", json!(false)),
-                ("/spec/securityContext", json!({"runAsUser": 1000})),
-                ("/spec/serviceAccountName", json!("robot")),
-                ("/spec/serviceAccount", json!("robot")),
-                ("/spec/containers/0/imagePullPolicy", json!("Never")),
-                (
-                    "/spec/containers/0/terminationMessagePath",
-                    json!("/tmp/msg"),
-                ),
-                (
-                    "/spec/containers/0/terminationMessagePolicy",
-                    json!("FallbackToLogsOnError"),
-                ),
-                ("/spec/containers/0/ports/0/protocol", json!("UDP")),
-                (
-                    "/spec/containers/0/resources/requests",
-                    json!({"cpu": "100m"}),
-                ),
-                ("/status/qosClass", json!("Burstable")),
-            ],
-        ),
-        (
-            "/apis/apps/v1/namespaces/default/deployments",
-            json!({"metadata": {"name": "custom"}, "spec": {
-                "replicas": 0, "revisionHistoryLimit": 0, "progressDeadlineSeconds": 60,
-                "strategy": {"type": "Recreate"},
-                "selector": {"matchLabels": {"app": "c"}},
-                "template": {"metadata": {"labels": {"app": "c"}}, "spec": {
-                    "restartPolicy": "Always", "dnsPolicy": "None", "dnsConfig": {"nameservers": ["1.1.1.1"]},
-                    "containers": [{"name": "c", "image": "nginx:latest", "imagePullPolicy": "IfNotPresent"}],
-                }},
-            }}),
-            vec![
-                ("/spec/replicas", json!(0)),
-                ("/spec/revisionHistoryLimit", json!(0)),
-                ("/spec/progressDeadlineSeconds", json!(60)),
-                ("/spec/strategy", json!({"type": "Recreate"})),
-                ("/spec/template/spec/dnsPolicy", json!("None")),
-                (
-                    "/spec/template/spec/containers/0/imagePullPolicy",
-                    json!("IfNotPresent"),
-                ),
-            ],
-        ),
-        (
-            "/apis/apps/v1/namespaces/default/deployments",
-            json!({"metadata": {"name": "rolling"}, "spec": {
-                "strategy": {"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-                "selector": {"matchLabels": {"app": "r"}},
-                "template": {"metadata": {"labels": {"app": "r"}},
-                    "spec": {"containers": [{"name": "c", "image": "nginx"}]}},
-            }}),
-            vec![(
-                "/spec/strategy",
-                json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}),
-            )],
-        ),
-        (
-            "/api/v1/namespaces/default/services",
-            json!({"metadata": {"name": "custom"}, "spec": {
-                "type": "NodePort", "externalTrafficPolicy": "Local", "internalTrafficPolicy": "Local",
-                "sessionAffinity": "ClientIP",
-                "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 60}},
-                "ports": [{"port": 53, "protocol": "UDP", "targetPort": 5353}],
-            }}),
-            vec![
-                ("/spec/externalTrafficPolicy", json!("Local")),
-                ("/spec/internalTrafficPolicy", json!("Local")),
-                ("/spec/sessionAffinity", json!("ClientIP")),
-                (
-                    "/spec/sessionAffinityConfig",
-                    json!({"clientIP": {"timeoutSeconds": 60}}),
-                ),
-                ("/spec/ports/0/protocol", json!("UDP")),
-                ("/spec/ports/0/targetPort", json!(5353)),
-            ],
-        ),
-        (
-            "/api/v1/persistentvolumes",
-            json!({"metadata": {"name": "custom"}, "spec": {
-                "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
-                "persistentVolumeReclaimPolicy": "Delete", "volumeMode": "Block",
-                "hostPath": {"path": "/dev/sdb", "type": "BlockDevice"},
-            }}),
-            vec![
-                ("/spec/persistentVolumeReclaimPolicy", json!("Delete")),
-                ("/spec/volumeMode", json!("Block")),
-                ("/spec/hostPath/type", json!("BlockDevice")),
-            ],
-        ),
-        (
-            "/api/v1/namespaces/default/persistentvolumeclaims",
-            json!({"metadata": {"name": "custom"}, "spec": {
-                "accessModes": ["ReadWriteOnce"], "volumeMode": "Block",
-                "resources": {"requests": {"storage": "1Gi"}},
-            }}),
-            vec![("/spec/volumeMode", json!("Block"))],
-        ),
-        (
-            "/apis/storage.k8s.io/v1/storageclasses",
-            json!({"metadata": {"name": "custom"}, "provisioner": "example.com/fake",
-                "reclaimPolicy": "Retain", "volumeBindingMode": "WaitForFirstConsumer"}),
-            vec![
-                ("/reclaimPolicy", json!("Retain")),
-                ("/volumeBindingMode", json!("WaitForFirstConsumer")),
-            ],
-        ),
-        (
-            "/api/v1/namespaces/default/secrets",
-            json!({"metadata": {"name": "custom"}, "type": "example.com/custom"}),
-            vec![("/type", json!("example.com/custom"))],
-        ),
-        (
-            "/apis/scheduling.k8s.io/v1/priorityclasses",
-            json!({"metadata": {"name": "custom"}, "value": 5, "preemptionPolicy": "Never"}),
-            vec![("/preemptionPolicy", json!("Never"))],
-        ),
-        (
-            "/api/v1/namespaces",
-            json!({"metadata": {"name": "custom"}, "spec": {"finalizers": ["example.com/keep"]}}),
-            vec![(
-                "/spec/finalizers",
-                json!(["example.com/keep", "kubernetes"]),
-            )],
-        ),
-    ];
-    for (collection, manifest, expected) in cases {
-        let (_, read) = create_and_get(&t, collection, &manifest).await;
-        for (pointer, want) in expected {
+    let cases = parse("given-values", GIVEN_VALUES);
+    for case in cases.as_array().unwrap() {
+        let collection = case["collection"].as_str().unwrap();
+        let (_, read) = create_and_get(&t, collection, &case["manifest"]).await;
+        for (pointer, want) in case["expect"].as_object().unwrap() {
             assert_eq!(
                 read.pointer(pointer),
-                Some(&want),
+                Some(want),
                 "{collection} {pointer}: {read}"
             );
         }
@@ -702,12 +331,8 @@ async fn updates_are_defaulted_again() {
             vec!["/spec/finalizers", "/metadata/labels", "/status"],
         ),
     ];
-    let manifests: std::collections::HashMap<_, _> = cases()
-        .into_iter()
-        .map(|(name, c)| (name, c.manifest))
-        .collect();
     for (name, collection, removed) in updates {
-        let (_, before) = create_and_get(&t, collection, &manifests[name]).await;
+        let (_, before) = create_and_get(&t, collection, &manifest(name)).await;
         let object = format!(
             "{collection}/{}",
             before["metadata"]["name"].as_str().unwrap()
