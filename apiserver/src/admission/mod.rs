@@ -71,13 +71,14 @@ pub(crate) async fn admit(
     op: Operation<'_>,
     obj: &mut Value,
 ) -> ApiResult<()> {
-    if matches!(
+    // Upstream defaults every object it decodes, `/status` writes included (a load
+    // balancer's ingress `ipMode`, a node's `allocatable`).
+    if !matches!(
         op,
-        Operation::Create
-            | Operation::Update {
-                part: Part::Main,
-                ..
-            }
+        Operation::Update {
+            part: Part::Finalize,
+            ..
+        }
     ) {
         crate::defaults::apply(def.kind, obj);
     }

@@ -1,10 +1,10 @@
 //! Defaulting: the values upstream v1.33 fills in when a field is left out, per kind.
 //!
 //! Upstream's `SetDefaults_*` functions and declarative `+default` markers, applied to the
-//! stored form (camelCase JSON) on every create and main-resource update. Each rule fills
-//! only what is unset in Go's sense — a missing or null field, and for a plain (non-pointer)
-//! string or number also `""` or `0` — so defaulting never overwrites a given value and
-//! running it twice changes nothing. Fields a Go struct always has (`spec`, a pod template)
+//! stored form (camelCase JSON) on every create and update (`/status` included, as upstream
+//! defaults every object it decodes). Each rule fills only what is unset in Go's sense — a
+//! missing or null field, and for a plain (non-pointer) string or number also `""` or `0` —
+//! so defaulting never overwrites a given value and running it twice changes nothing. Fields a Go struct always has (`spec`, a pod template)
 //! are created empty when missing, as decoding into Go structs does.
 //!
 //! Not here, because upstream does them elsewhere: `clusterIP(s)` and node ports
@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 type Obj = Map<String, Value>;
 
 /// Fills the defaults of `kind` into `obj` (stored form), as upstream's defaulting does on
-/// every create and update of the main resource.
+/// every create and update.
 pub fn apply(kind: &str, obj: &mut Value) {
     match kind {
         "Pod" => pod::pod(obj),

@@ -346,3 +346,44 @@ async fn updates_are_defaulted_again() {
         assert_eq!(updated, before, "{name}");
     }
 }
+
+#[tokio::test]
+async fn status_writes_are_defaulted() {
+    let t = TestServer::start().await;
+
+    // A load balancer's ingress points with an IP get the VIP mode.
+    let (_, svc) = create_and_get(&t, SERVICES, &manifest("service-loadbalancer")).await;
+    let object = format!("{SERVICES}/{}", svc["metadata"]["name"].as_str().unwrap());
+    let (_, mut body) = t.get_json(&object).await;
+    body["status"] = json!({"loadBalancer": {"ingress": [
+        {"ip": "203.0.113.10"}, {"hostname": "lb.example.com"},
+    ]}});
+    let (code, updated) = t
+        .send_json("PUT", &format!("{object}/status"), JSON, &body)
+        .await;
+    assert_eq!(code, 200, "{updated}");
+    assert_eq!(
+        updated["status"],
+        json!({"loadBalancer": {"ingress": [
+            {"ip": "203.0.113.10", "ipMode": "VIP"}, {"hostname": "lb.example.com"},
+        ]}})
+    );
+
+    // A node reporting capacity only can allocate all of it.
+    let nodes = "/api/v1/nodes";
+    create_and_get(&t, nodes, &manifest("node")).await;
+    let (_, mut body) = t.get_json(&format!("{nodes}/node-1")).await;
+    body["status"] = json!({"capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"}});
+    let (code, updated) = t
+        .send_json("PUT", &format!("{nodes}/node-1/status"), JSON, &body)
+        .await;
+    assert_eq!(code, 200, "{updated}");
+    assert_eq!(
+        updated["status"]["allocatable"],
+        json!({"cpu": "4", "memory": "8Gi", "pods": "110"})
+    );
+    assert_eq!(
+        updated["status"]["daemonEndpoints"],
+        json!({"kubeletEndpoint": {"Port": 0}})
+    );
+}
