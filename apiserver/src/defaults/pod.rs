@@ -118,8 +118,13 @@ fn container(c: &mut Obj) {
         default_str(p, "protocol", "TCP");
     }
     for e in items(c, "env") {
-        if let Some(f) = field(e, "valueFrom").and_then(|v| field(v, "fieldRef")) {
-            default_str(f, "apiVersion", "v1");
+        if let Some(source) = field(e, "valueFrom") {
+            if let Some(f) = field(source, "fieldRef") {
+                default_str(f, "apiVersion", "v1");
+            }
+            if let Some(r) = field(source, "resourceFieldRef") {
+                volume::resource_field_ref(r);
+            }
         }
     }
     for key in ["livenessProbe", "readinessProbe", "startupProbe"] {
@@ -245,6 +250,8 @@ mod tests {
             "env": [
                 {"name": "A", "value": "x"},
                 {"name": "N", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                {"name": "M", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory"}}},
+                {"name": "C", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "1m"}}},
             ],
             "resources": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m"}},
             "livenessProbe": {"httpGet": {"port": 8080}},
@@ -266,6 +273,8 @@ mod tests {
                 "env": [
                     {"name": "A", "value": "x"},
                     {"name": "N", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}}},
+                    {"name": "M", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "0"}}},
+                    {"name": "C", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "1m"}}},
                 ],
                 "resources": {
                     "limits": {"cpu": "1", "memory": "1Gi"},

@@ -74,13 +74,23 @@ pub(super) fn claim_spec(spec: &mut Obj) {
     struct_field(spec, "resources");
 }
 
-/// `items[].fieldRef.apiVersion` of a downward API source.
+/// `items[].fieldRef.apiVersion` and `items[].resourceFieldRef.divisor` of a downward API
+/// source.
 fn downward_api(d: &mut Obj) {
     for item in items(d, "items") {
         if let Some(f) = field(item, "fieldRef") {
             default_str(f, "apiVersion", "v1");
         }
+        if let Some(r) = field(item, "resourceFieldRef") {
+            resource_field_ref(r);
+        }
     }
+}
+
+/// A resource field selector: its `divisor` is a Go `Quantity` struct, whose zero value
+/// always shows as `"0"`.
+pub(super) fn resource_field_ref(r: &mut Obj) {
+    default_ptr(r, "divisor", "0");
 }
 
 #[cfg(test)]
@@ -120,10 +130,12 @@ mod tests {
             ),
             (
                 json!({"name": "a", "downwardAPI": {"items": [
-                    {"path": "l", "fieldRef": {"fieldPath": "metadata.labels"}}
+                    {"path": "l", "fieldRef": {"fieldPath": "metadata.labels"}},
+                    {"path": "m", "resourceFieldRef": {"containerName": "c", "resource": "limits.memory"}},
                 ]}}),
                 json!({"name": "a", "downwardAPI": {"defaultMode": 420, "items": [
-                    {"path": "l", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.labels"}}
+                    {"path": "l", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.labels"}},
+                    {"path": "m", "resourceFieldRef": {"containerName": "c", "resource": "limits.memory", "divisor": "0"}},
                 ]}}),
             ),
             (
