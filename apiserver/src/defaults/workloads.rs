@@ -34,9 +34,14 @@ pub(super) fn replica_set(obj: &mut Value) {
     template(spec);
 }
 
-/// `spec.template.spec`: the pod spec defaults (not the pod-only ones).
+/// `spec.template`: its metadata (a Go struct, so it always shows) and the pod spec
+/// defaults (not the pod-only ones).
 fn template(spec: &mut Obj) {
-    if let Some(pod_spec) = struct_field(spec, "template").and_then(|t| struct_field(t, "spec")) {
+    let Some(template) = struct_field(spec, "template") else {
+        return;
+    };
+    struct_field(template, "metadata");
+    if let Some(pod_spec) = struct_field(template, "spec") {
         pod::pod_spec(pod_spec);
     }
 }
@@ -115,7 +120,7 @@ mod tests {
         replica_set(&mut rs);
         assert_eq!(
             rs,
-            json!({"spec": {"replicas": 1, "template": {"spec": defaulted_template()}}})
+            json!({"spec": {"replicas": 1, "template": {"metadata": {}, "spec": defaulted_template()}}})
         );
         let mut rs = json!({"spec": {"replicas": 3}});
         replica_set(&mut rs);
