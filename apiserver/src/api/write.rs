@@ -89,6 +89,7 @@ async fn create_admitted(
         } else {
             given_name.to_owned()
         };
+        crate::defaults::strategy::canonicalize(def, &mut candidate);
         check_name(def, &name)?;
         if ctx.query.dry_run {
             return Ok((candidate, StatusCode::CREATED));

@@ -7,7 +7,8 @@
 //!   scheduling gates, `matchLabelKeys`/`mismatchLabelKeys` of pod (anti-)affinity terms
 //!   merged into their label selectors, and the deprecated AppArmor annotations copied to
 //!   the containers' `appArmorProfile` fields.
-//! - Namespace: `{phase: Active}`, the `kubernetes` finalizer, the name label.
+//! - Namespace: `{phase: Active}`, the `kubernetes` finalizer, the name label (for a
+//!   generated name, once it is known: [`canonicalize`]).
 //! - PersistentVolume: `{phase: Pending, lastPhaseTransitionTime: now}`.
 //! - PersistentVolumeClaim: `{phase: Pending}`; `dataSource` and `dataSourceRef` mirror
 //!   each other when only one is given.
@@ -59,6 +60,14 @@ pub(crate) fn prepare_create(def: &ResourceDef, obj: &mut Value) {
         "Node" => {}
         _ if def.status_subresource => obj["status"] = json!({}),
         _ => {}
+    }
+}
+
+/// Finishes a new object once its name is known (upstream's `Canonicalize`): a namespace
+/// created with `generateName` gets its name label only now.
+pub(crate) fn canonicalize(def: &ResourceDef, obj: &mut Value) {
+    if def.kind == "Namespace" && obj.is_object() {
+        name_label(obj);
     }
 }
 
@@ -271,17 +280,7 @@ fn apparmor_profile(annotation: &str) -> Option<Value> {
 
 /// A new namespace: Active, finalized by `kubernetes`, labelled with its name.
 fn namespace(obj: &mut Value) {
-    let name = object::name(obj).to_owned();
-    if !name.is_empty() {
-        let meta = object::metadata_mut(obj);
-        let labels = meta.entry("labels").or_insert_with(|| json!({}));
-        if labels.is_null() {
-            *labels = json!({});
-        }
-        if let Some(l) = labels.as_object_mut() {
-            l.insert("kubernetes.io/metadata.name".into(), Value::String(name));
-        }
-    }
+    name_label(obj);
     obj["status"] = json!({"phase": "Active"});
     if !obj.get("spec").is_some_and(Value::is_object) {
         obj["spec"] = json!({});
@@ -294,6 +293,22 @@ fn namespace(obj: &mut Value) {
         && !list.iter().any(|f| f == "kubernetes")
     {
         list.push(json!("kubernetes"));
+    }
+}
+
+/// The `kubernetes.io/metadata.name` label of a named namespace.
+fn name_label(obj: &mut Value) {
+    let name = object::name(obj).to_owned();
+    if name.is_empty() {
+        return;
+    }
+    let meta = object::metadata_mut(obj);
+    let labels = meta.entry("labels").or_insert_with(|| json!({}));
+    if labels.is_null() {
+        *labels = json!({});
+    }
+    if let Some(l) = labels.as_object_mut() {
+        l.insert("kubernetes.io/metadata.name".into(), Value::String(name));
     }
 }
 

@@ -374,3 +374,19 @@ fn updates_keep_what_only_the_server_changes() {
     prepare_update(def("apps", "v1", "deployments"), &json!({}), &mut new);
     assert_eq!(new, json!({"spec": {"replicas": 3}}));
 }
+
+#[test]
+fn generated_namespace_names_get_their_label() {
+    let namespaces = def("", "v1", "namespaces");
+    let mut ns =
+        json!({"metadata": {"generateName": "t-", "name": "t-x7k2p", "labels": {"a": "b"}}});
+    canonicalize(namespaces, &mut ns);
+    assert_eq!(
+        ns["metadata"]["labels"],
+        json!({"a": "b", "kubernetes.io/metadata.name": "t-x7k2p"})
+    );
+    // Other kinds are left alone.
+    let mut cm = json!({"metadata": {"name": "c"}});
+    canonicalize(def("", "v1", "configmaps"), &mut cm);
+    assert_eq!(cm, json!({"metadata": {"name": "c"}}));
+}

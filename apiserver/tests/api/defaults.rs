@@ -387,3 +387,17 @@ async fn status_writes_are_defaulted() {
         json!({"kubeletEndpoint": {"Port": 0}})
     );
 }
+
+#[tokio::test]
+async fn generated_namespace_names_are_labelled() {
+    let t = TestServer::start().await;
+    let manifest =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"generateName": "team-"}});
+    let (_, read) = create_and_get(&t, "/api/v1/namespaces", &manifest).await;
+    let name = read["metadata"]["name"].as_str().unwrap();
+    assert!(name.starts_with("team-") && name.len() == 10, "{name}");
+    assert_eq!(
+        read["metadata"]["labels"],
+        json!({"kubernetes.io/metadata.name": name})
+    );
+}
