@@ -401,3 +401,29 @@ async fn generated_namespace_names_are_labelled() {
         json!({"kubernetes.io/metadata.name": name})
     );
 }
+
+#[tokio::test]
+async fn patches_that_remove_defaults_get_them_back() {
+    let t = TestServer::start().await;
+    let (_, before) = create_and_get(&t, DEPLOYMENTS, &manifest("deployment")).await;
+    let object = format!("{DEPLOYMENTS}/web");
+    let patches = [
+        (
+            "application/json-patch+json",
+            json!([
+                {"op": "remove", "path": "/spec/template/spec/dnsPolicy"},
+                {"op": "remove", "path": "/spec/strategy/rollingUpdate"},
+            ]),
+        ),
+        (
+            "application/merge-patch+json",
+            json!({"spec": {"revisionHistoryLimit": null, "template": {"spec": {"schedulerName": null}}}}),
+        ),
+    ];
+    for (content_type, patch) in patches {
+        let (code, mut patched) = t.send_json("PATCH", &object, content_type, &patch).await;
+        assert_eq!(code, 200, "{content_type}: {patched}");
+        scrub(&mut patched);
+        assert_eq!(patched, before, "{content_type}");
+    }
+}
