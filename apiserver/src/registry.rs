@@ -191,6 +191,26 @@ fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
     serde_json::to_value(typed)
 }
 
+/// A Deployment or ReplicaSet: k8s-openapi fills a missing `spec.selector` (a required
+/// field) with an empty one, which would turn upstream's `spec.selector: Required value`
+/// into a different error; the absence is kept for validation to see.
+fn roundtrip_workload<T: serde::de::DeserializeOwned + serde::Serialize>(
+    value: serde_json::Value,
+) -> Result<serde_json::Value, serde_json::Error> {
+    let absent = value
+        .pointer("/spec/selector")
+        .is_none_or(serde_json::Value::is_null);
+    let mut out = roundtrip::<T>(value)?;
+    if absent
+        && let Some(spec) = out
+            .get_mut("spec")
+            .and_then(serde_json::Value::as_object_mut)
+    {
+        spec.remove("selector");
+    }
+    Ok(out)
+}
+
 /// `stringData` is write-only, as upstream: its entries are merged over `data` (where they
 /// are kept base64-encoded, as every `data` value) and it is never stored.
 fn normalize_secret(value: serde_json::Value) -> Result<serde_json::Value, serde_json::Error> {
@@ -520,7 +540,7 @@ pub static RESOURCES: &[ResourceDef] = &[
         fields: fields::NONE,
         table: &table::DEPLOYMENT,
         schema: schema_of::<apps::Deployment>,
-        normalize: roundtrip::<apps::Deployment>,
+        normalize: roundtrip_workload::<apps::Deployment>,
         definition: "io.k8s.api.apps.v1.Deployment",
         conversion: None,
     },
@@ -541,7 +561,7 @@ pub static RESOURCES: &[ResourceDef] = &[
         fields: fields::REPLICA_SET,
         table: &table::REPLICA_SET,
         schema: schema_of::<apps::ReplicaSet>,
-        normalize: roundtrip::<apps::ReplicaSet>,
+        normalize: roundtrip_workload::<apps::ReplicaSet>,
         definition: "io.k8s.api.apps.v1.ReplicaSet",
         conversion: None,
     },

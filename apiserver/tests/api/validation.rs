@@ -73,6 +73,27 @@ async fn deployments_need_a_matching_non_empty_selector() {
     assert_eq!(body["details"]["kind"], "Deployment");
     assert_eq!(body["details"]["name"], "empty");
 
+    // No selector at all: required, and then the template's labels match nothing.
+    let mut missing = deployment("missing", json!({}), json!({"app": "web"}));
+    missing["spec"].as_object_mut().unwrap().remove("selector");
+    let (s, body) = t.send_json("POST", DEPLOYMENTS, JSON, &missing).await;
+    let unmatched = "Invalid value: map[string]string{\"app\":\"web\"}: `selector` does not match template `labels`";
+    invalid(
+        s,
+        &body,
+        &format!(
+            "Deployment.apps \"missing\" is invalid: [spec.selector: Required value, spec.template.metadata.labels: {unmatched}]"
+        ),
+        &[
+            ("spec.selector", "FieldValueRequired", "Required value"),
+            (
+                "spec.template.metadata.labels",
+                "FieldValueInvalid",
+                unmatched,
+            ),
+        ],
+    );
+
     // Every cause at once, in upstream's order.
     let mut broken = deployment(
         "broken",
