@@ -43,8 +43,27 @@ const RENAMED: [(&str, &str); 7] = [
 
 /// A stored core/v1 Event in its events.k8s.io/v1 form.
 pub fn core_to_events_v1(value: Value) -> Value {
-    convert(value, "events.k8s.io/v1", |(events, core)| (core, events))
+    let mut out = convert(value, "events.k8s.io/v1", |(events, core)| (core, events));
+    // Fields core/v1 always shows but events.k8s.io/v1 declares `omitempty`: their zero
+    // values are not served there.
+    if let Some(m) = out.as_object_mut() {
+        m.retain(|k, v| {
+            !(OMITTED_WHEN_EMPTY.contains(&k.as_str()) && (v == "" || v == 0 || v.is_null()))
+        });
+    }
+    out
 }
+
+/// events.k8s.io/v1 fields with `omitempty` whose zero value core/v1 stores.
+const OMITTED_WHEN_EMPTY: [&str; 7] = [
+    "reportingController",
+    "reportingInstance",
+    "action",
+    "reason",
+    "note",
+    "type",
+    "deprecatedCount",
+];
 
 /// An events.k8s.io/v1 Event in its stored core/v1 form.
 pub fn events_v1_to_core(value: Value) -> Value {
@@ -192,6 +211,23 @@ mod tests {
                 .as_object()
                 .is_some_and(|m| m.contains_key("eventTime"))
         );
+    }
+
+    #[test]
+    fn empty_omitempty_fields_are_not_served() {
+        let mut core = core_event();
+        core["reportingComponent"] = json!("");
+        core["reportingInstance"] = json!("");
+        core["count"] = json!(0);
+        let served = core_to_events_v1(core);
+        for f in [
+            "reportingController",
+            "reportingInstance",
+            "deprecatedCount",
+        ] {
+            assert!(served.get(f).is_none(), "{f}: {served}");
+        }
+        assert_eq!(served["reason"], core_event()["reason"]);
     }
 
     #[test]
