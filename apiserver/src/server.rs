@@ -1,5 +1,6 @@
-//! Running the API server: open storage, fill the watch cache, make sure the system
-//! namespaces exist, serve HTTP on loopback, and drain on shutdown.
+//! Running the API server: open storage, make sure the system namespaces and the
+//! `default/kubernetes` Service exist, repair the Service IP and node port allocations,
+//! fill the watch cache, serve HTTP on loopback, and drain on shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -138,6 +139,8 @@ pub async fn start_with_storage(
     config.api.advertise_address = addr.to_string();
     let (shutdown, shutdown_rx) = watch::channel(false);
     ensure_namespaces(storage.as_ref()).await?;
+    crate::alloc::ensure_kubernetes_service(storage.as_ref(), &config.api, addr).await?;
+    crate::alloc::repair(storage.as_ref(), &config.api).await?;
     let caches = Caches::start(storage.clone(), config.cache.clone(), shutdown_rx.clone()).await?;
     let state = AppState::new(caches.clone(), config.api.clone(), shutdown_rx.clone());
     let router = app(state);

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use keelson_apiserver::alloc::{PortRange, ServiceCidr};
 use keelson_apiserver::api::ApiConfig;
 use keelson_apiserver::cache::CacheConfig;
 use keelson_apiserver::server::{self, ServerConfig};
@@ -33,6 +34,13 @@ pub(crate) struct Args {
     /// Seconds a shutdown waits for in-flight requests.
     #[arg(long, default_value_t = 10)]
     shutdown_grace_seconds: u64,
+    /// CIDR Service cluster IPs are allocated from (its first address is the
+    /// `kubernetes` Service's).
+    #[arg(long, default_value = "10.96.0.0/12")]
+    service_cluster_ip_range: ServiceCidr,
+    /// Port range NodePort and LoadBalancer Services get node ports from.
+    #[arg(long, default_value = "30000-32767")]
+    service_node_port_range: PortRange,
 }
 
 impl Args {
@@ -51,6 +59,8 @@ impl Args {
             api: ApiConfig {
                 max_inflight_readonly: self.max_requests_inflight,
                 max_inflight_mutating: self.max_mutating_requests_inflight,
+                service_cidr: self.service_cluster_ip_range,
+                node_port_range: self.service_node_port_range,
                 ..ApiConfig::default()
             },
             cache: CacheConfig::default(),

@@ -49,6 +49,10 @@ pub struct ApiConfig {
     pub bookmark_interval: Duration,
     /// `host:port` clients reach this server at (discovery's serverAddressByClientCIDRs).
     pub advertise_address: String,
+    /// Where Service cluster IPs come from (`--service-cluster-ip-range`).
+    pub service_cidr: crate::alloc::ServiceCidr,
+    /// Where node ports come from (`--service-node-port-range`).
+    pub node_port_range: crate::alloc::PortRange,
 }
 
 impl Default for ApiConfig {
@@ -61,6 +65,8 @@ impl Default for ApiConfig {
             max_watch: Duration::from_secs(1800),
             bookmark_interval: Duration::from_secs(30),
             advertise_address: "127.0.0.1:6443".to_owned(),
+            service_cidr: crate::alloc::ServiceCidr::default(),
+            node_port_range: crate::alloc::PortRange::default(),
         }
     }
 }
@@ -76,6 +82,7 @@ struct StateInner {
     readonly: Semaphore,
     mutating: Semaphore,
     shutdown: tokio_watch::Receiver<bool>,
+    allocator: crate::alloc::Allocator,
 }
 
 impl AppState {
@@ -87,6 +94,7 @@ impl AppState {
     ) -> Self {
         Self(Arc::new(StateInner {
             readonly: Semaphore::new(config.max_inflight_readonly),
+            allocator: crate::alloc::Allocator::new(&config),
             mutating: Semaphore::new(config.max_inflight_mutating),
             caches,
             config,
@@ -104,6 +112,10 @@ impl AppState {
 
     pub(crate) fn config(&self) -> &ApiConfig {
         &self.0.config
+    }
+
+    pub(crate) fn allocator(&self) -> &crate::alloc::Allocator {
+        &self.0.allocator
     }
 
     pub(crate) fn shutdown(&self) -> tokio_watch::Receiver<bool> {

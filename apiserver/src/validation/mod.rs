@@ -12,6 +12,7 @@ pub(crate) mod go_value;
 pub(crate) mod meta;
 mod other;
 mod pod;
+pub(crate) mod quantity;
 mod service;
 mod storage;
 mod workloads;
