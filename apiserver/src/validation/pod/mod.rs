@@ -1,9 +1,10 @@
 //! Validation of pods and pod templates, as upstream v1.33's `ValidatePodCreate`,
 //! `ValidatePodSpec`, `ValidatePodUpdate` and `ValidatePodStatusUpdate`.
 //!
-//! `mod.rs` walks the pod spec in upstream's order; `container.rs` checks containers,
-//! `volume.rs` volumes, `scheduling.rs` tolerations, affinity and spread constraints,
-//! `update.rs` what an update may change.
+//! `mod.rs` walks the pod spec in upstream's order; `container.rs` checks containers
+//! (with `env.rs`, `resources.rs`, `probe.rs`), `volume.rs` volumes, `scheduling.rs`
+//! tolerations, affinity and spread constraints, `update.rs` what an update may change
+//! and the status rules.
 
 mod container;
 mod env;
