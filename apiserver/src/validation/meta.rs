@@ -144,15 +144,13 @@ pub(crate) fn qualified_name(key: &str) -> Vec<String> {
     }
     if name.is_empty() {
         out.push("name part must be non-empty".to_owned());
-    } else {
-        if name.len() > QUALIFIED_NAME_MAX {
-            out.push(format!(
-                "name part must be no more than {QUALIFIED_NAME_MAX} characters"
-            ));
-        }
-        if !is_qualified_name_part(name) {
-            out.push(QUALIFIED_NAME_MSG.to_owned());
-        }
+    } else if name.len() > QUALIFIED_NAME_MAX {
+        out.push(format!(
+            "name part must be no more than {QUALIFIED_NAME_MAX} characters"
+        ));
+    }
+    if !is_qualified_name_part(name) {
+        out.push(QUALIFIED_NAME_MSG.to_owned());
     }
     out
 }
@@ -179,8 +177,9 @@ pub(crate) fn labels(map: Option<&Value>, path: &Path, errors: &mut Errors) {
             errors.invalid(path, &Value::String(k.clone()), &m);
         }
         let value = v.as_str().unwrap_or("");
+        // Upstream reports bad values at the map, not at the key.
         for m in label_value(value) {
-            errors.invalid(&path.key(k), &Value::String(value.to_owned()), &m);
+            errors.invalid(path, &Value::String(value.to_owned()), &m);
         }
     }
 }
@@ -283,6 +282,7 @@ mod tests {
         assert!(dns1035_label("abc-1").is_empty());
         assert!(qualified_name("app.kubernetes.io/name").is_empty());
         assert_eq!(qualified_name("-bad").len(), 1);
+        assert_eq!(qualified_name("example.com/").len(), 2);
         assert_eq!(qualified_name("a/b/c").len(), 1);
         assert!(label_value("").is_empty());
         assert_eq!(label_value("bad value").len(), 1);
@@ -303,7 +303,7 @@ mod tests {
                 "metadata.name",
                 "metadata.namespace",
                 "metadata.labels",
-                "metadata.labels[v]"
+                "metadata.labels"
             ]
         );
         assert_eq!(e.0[1].message, "Required value");

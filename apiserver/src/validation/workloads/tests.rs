@@ -270,7 +270,7 @@ fn replica_set_specs() {
             )],
             vec![
                 (
-                    "spec.selector.matchLabels[tier]",
+                    "spec.selector.matchLabels",
                     "Invalid value: \"bad value\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
                 ),
                 (
