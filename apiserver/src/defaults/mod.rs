@@ -8,8 +8,8 @@
 //! are created empty when missing, as decoding into Go structs does.
 //!
 //! Not here, because upstream does them elsewhere: `clusterIP(s)` and node ports
-//! (allocation), priority and tolerations (admission plugins), and quantity
-//! canonicalisation. What a registry strategy sets on create (initial status, a pod's
+//! (allocation), priority and tolerations (admission plugins). Quantities are first put
+//! in canonical form (`crate::validation::quantity`), as upstream's decoding does. What a registry strategy sets on create (initial status, a pod's
 //! `qosClass`) is in [`strategy`], called by the create handler.
 
 mod image;
@@ -30,6 +30,9 @@ type Obj = Map<String, Value>;
 /// Fills the defaults of `kind` into `obj` (stored form), as upstream's defaulting does on
 /// every create and update.
 pub fn apply(kind: &str, obj: &mut Value) {
+    // Quantities are stored in canonical form (`0.1` → `100m`), as upstream's decoding
+    // leaves them; the defaults below (requests from limits) then copy canonical values.
+    crate::validation::quantity::canonicalize_kind(kind, obj);
     match kind {
         "Pod" => pod::pod(obj),
         "Deployment" => workloads::deployment(obj),

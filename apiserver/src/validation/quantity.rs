@@ -434,9 +434,30 @@ pub(crate) fn canonicalize_pod_spec(spec: &mut Value) {
     }
 }
 
+/// Rewrites the quantities of an object of `kind` to upstream's stored form, as its
+/// decoder does: pods and pod templates, claims' requests, volumes' and nodes' capacity.
+pub(crate) fn canonicalize_kind(kind: &str, obj: &mut Value) {
+    let maps: &[&str] = match kind {
+        "Pod" | "Deployment" | "ReplicaSet" => return canonicalize(obj),
+        "PersistentVolumeClaim" => &[
+            "/spec/resources/requests",
+            "/spec/resources/limits",
+            "/status/capacity",
+            "/status/allocatedResources",
+        ],
+        "PersistentVolume" => &["/spec/capacity"],
+        "Node" => &["/status/capacity", "/status/allocatable"],
+        _ => return,
+    };
+    for pointer in maps {
+        if let Some(m) = obj.pointer_mut(pointer) {
+            canonicalize_map(m);
+        }
+    }
+}
+
 /// Rewrites the quantities of a Pod (`spec`) or of a workload's pod template
 /// (`spec.template.spec`) to upstream's stored form, as its decoder does.
-#[allow(dead_code)] // for the write path to call before storing
 pub(crate) fn canonicalize(obj: &mut Value) {
     if let Some(spec) = obj.pointer_mut("/spec/template/spec") {
         canonicalize_pod_spec(spec);

@@ -389,6 +389,31 @@ async fn status_writes_are_defaulted() {
 }
 
 #[tokio::test]
+async fn quantities_are_stored_in_canonical_form() {
+    let t = TestServer::start().await;
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "q"},
+        "spec": {"containers": [{"name": "c", "image": "busybox",
+            "resources": {"limits": {"cpu": "0.5", "memory": "2000M"},
+                          "requests": {"cpu": 0.1}}}]}});
+    let (_, read) = create_and_get(&t, "/api/v1/namespaces/default/pods", &pod).await;
+    assert_eq!(
+        read["spec"]["containers"][0]["resources"],
+        json!({"limits": {"cpu": "500m", "memory": "2G"},
+               "requests": {"cpu": "100m", "memory": "2G"}})
+    );
+    let claim = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "c"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1024Mi"}}}});
+    let (_, read) = create_and_get(
+        &t,
+        "/api/v1/namespaces/default/persistentvolumeclaims",
+        &claim,
+    )
+    .await;
+    assert_eq!(read["spec"]["resources"]["requests"]["storage"], "1Gi");
+}
+
+#[tokio::test]
 async fn generated_namespace_names_are_labelled() {
     let t = TestServer::start().await;
     let manifest =
