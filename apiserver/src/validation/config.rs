@@ -159,16 +159,16 @@ fn secret(obj: &Value, errors: &mut Errors) {
                 }
             }
         }
-        "kubernetes.io/basic-auth" => {
-            if entry("username").is_none() && entry("password").is_none() {
-                errors.required(&data_path.key("username"), "");
-                errors.required(&data_path.key("password"), "");
-            }
+        "kubernetes.io/basic-auth"
+            if entry("username").is_none() && entry("password").is_none() =>
+        {
+            errors.required(&data_path.key("username"), "");
+            errors.required(&data_path.key("password"), "");
         }
-        "kubernetes.io/ssh-auth" => {
-            if entry("ssh-privatekey").is_none_or(|v| decoded(v).is_empty()) {
-                errors.required(&data_path.key("ssh-privatekey"), "");
-            }
+        "kubernetes.io/ssh-auth"
+            if entry("ssh-privatekey").is_none_or(|v| decoded(v).is_empty()) =>
+        {
+            errors.required(&data_path.key("ssh-privatekey"), "");
         }
         "kubernetes.io/tls" => {
             for key in ["tls.crt", "tls.key"] {
@@ -222,6 +222,8 @@ fn immutable_honoured(kind: &str, obj: &Value, old: &Value, errors: &mut Errors)
 mod tests {
     use super::*;
     use serde_json::json;
+
+    type Causes = Vec<(String, String)>;
 
     fn b64(s: &str) -> String {
         STANDARD.encode(s)
@@ -355,7 +357,7 @@ mod tests {
         let immutable_msg = "Forbidden: field is immutable when `immutable` is set";
         let cm = json!({"data": {"a": "1"}, "binaryData": {"b": b64("x")}, "immutable": true});
         let secret = json!({"type": "Opaque", "data": {"a": b64("1")}, "immutable": true});
-        let cases: Vec<(&str, Value, Value, Vec<(String, String)>)> = vec![
+        let cases: Vec<(&str, Value, Value, Causes)> = vec![
             ("ConfigMap", cm.clone(), cm.clone(), vec![]),
             (
                 "ConfigMap",

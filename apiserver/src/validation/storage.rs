@@ -76,10 +76,10 @@ fn access_modes(spec: &Value, path: &Path, required_detail: &str, errors: &mut E
 
 /// `volumeMode`, when set, is `Block` or `Filesystem`.
 fn volume_mode(spec: &Value, path: &Path, errors: &mut Errors) {
-    if let Some(mode) = spec.get("volumeMode").filter(|m| !m.is_null()) {
-        if !mode.as_str().is_some_and(|m| VOLUME_MODES.contains(&m)) {
-            errors.not_supported(path, mode, VOLUME_MODES);
-        }
+    if let Some(mode) = spec.get("volumeMode").filter(|m| !m.is_null())
+        && !mode.as_str().is_some_and(|m| VOLUME_MODES.contains(&m))
+    {
+        errors.not_supported(path, mode, VOLUME_MODES);
     }
 }
 
@@ -150,10 +150,9 @@ fn storage_class(obj: &Value, old: Option<&Value>, errors: &mut Errors) {
     if let Some(policy) = obj
         .get("reclaimPolicy")
         .filter(|p| p.as_str().is_some_and(|s| !s.is_empty()))
+        && !matches!(policy.as_str(), Some("Delete" | "Retain"))
     {
-        if !matches!(policy.as_str(), Some("Delete" | "Retain")) {
-            errors.not_supported(&Path::root("reclaimPolicy"), policy, &["Delete", "Retain"]);
-        }
+        errors.not_supported(&Path::root("reclaimPolicy"), policy, &["Delete", "Retain"]);
     }
     let mode_path = Path::root("volumeBindingMode");
     match obj.get("volumeBindingMode").filter(|m| !m.is_null()) {

@@ -209,12 +209,14 @@ fn update(obj: &Value, old: &Value, errors: &mut Errors) {
         semantic(&quantities_as_numbers(&old_spec)),
     );
     if new_cmp != old_cmp {
-        let (Value::Object(a), Value::Object(b)) = (&old_cmp, &new_cmp) else {
-            return;
-        };
+        // List the fields that differ by amount, as written.
+        let differs = |k: &String| new_cmp.get(k.as_str()) != old_cmp.get(k.as_str());
+        let (mut a, mut b) = (old_spec.clone(), new_spec.clone());
+        a.retain(|k, _| differs(k));
+        b.retain(|k, _| differs(k));
         let message = format!(
             "{SPEC_IMMUTABLE}\n{}",
-            diff("core.PersistentVolumeClaimSpec", a, b)
+            diff("core.PersistentVolumeClaimSpec", &a, &b)
         );
         errors.forbidden(&Path::root("spec"), &message);
     }
@@ -283,14 +285,14 @@ pub(super) fn status(obj: &Value, errors: &mut Errors) {
                 continue;
             }
             let path = allocated.key(name);
-            if !basic_resource(v, &path, errors) {
-                if let Some(q) = Qty::from_json(v).filter(Qty::is_negative) {
-                    errors.invalid(
-                        &path,
-                        &Value::String(q.shown()),
-                        "must be greater than or equal to 0",
-                    );
-                }
+            if !basic_resource(v, &path, errors)
+                && let Some(q) = Qty::from_json(v).filter(Qty::is_negative)
+            {
+                errors.invalid(
+                    &path,
+                    &Value::String(q.shown()),
+                    "must be greater than or equal to 0",
+                );
             }
         }
     }
@@ -327,4 +329,185 @@ fn resource_key(key: &str, path: &Path, errors: &mut Errors) -> bool {
         return false;
     }
     true
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::super::tests::{causes, pairs};
+    use crate::admission::Operation;
+    use crate::api::Part;
+    use serde_json::{Value, json};
+
+    type Causes = Vec<(String, String)>;
+
+    fn claim(spec: Value) -> Value {
+        json!({"metadata": {"name": "c", "namespace": "default"}, "spec": spec})
+    }
+
+    #[test]
+    fn specs() {
+        let cases: Vec<(Value, Vec<(String, String)>)> = vec![
+            (
+                claim(json!({"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+                    "volumeMode": "Filesystem", "storageClassName": "fast"})),
+                vec![],
+            ),
+            (
+                claim(json!({})),
+                pairs(&[
+                    ("spec.accessModes", "Required value: at least 1 access mode is required"),
+                    ("spec.resources[storage]", "Required value"),
+                ]),
+            ),
+            (
+                claim(json!({"accessModes": ["ReadWriteOncePod", "ReadWriteOnce", "Sometimes"],
+                    "resources": {"requests": {"storage": "0Gi"}}, "volumeMode": "Raw",
+                    "storageClassName": "Fast"})),
+                vec![
+                    ("spec.accessModes".to_owned(), "Unsupported value: \"Sometimes\": supported values: \"ReadOnlyMany\", \"ReadWriteMany\", \"ReadWriteOnce\", \"ReadWriteOncePod\"".to_owned()),
+                    ("spec.accessModes".to_owned(), "Forbidden: may not use ReadWriteOncePod with other access modes".to_owned()),
+                    ("spec.resources[storage]".to_owned(), "Invalid value: \"0\": must be greater than zero".to_owned()),
+                    ("spec.storageClassName".to_owned(), format!("Invalid value: \"Fast\": {}", crate::validation::meta::dns1123_subdomain("Fast")[0])),
+                    ("spec.volumeMode".to_owned(), "Unsupported value: \"Raw\": supported values: \"Block\", \"Filesystem\"".to_owned()),
+                ],
+            ),
+            (
+                claim(json!({"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+                    "dataSource": {"kind": "Snapshot"}})),
+                pairs(&[
+                    ("spec.dataSource.name", "Required value"),
+                    ("spec.dataSource", "Invalid value: \"Snapshot\": must be 'PersistentVolumeClaim' when referencing the default apiGroup"),
+                ]),
+            ),
+            (
+                claim(json!({"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+                    "dataSource": {"kind": "PersistentVolumeClaim", "name": "a"},
+                    "dataSourceRef": {"kind": "PersistentVolumeClaim", "name": "b"}})),
+                pairs(&[("spec", "Invalid value: {}: must match dataSourceRef")]),
+            ),
+        ];
+        for (obj, want) in cases {
+            assert_eq!(
+                causes("PersistentVolumeClaim", &obj, Operation::Create),
+                want,
+                "{obj}"
+            );
+        }
+    }
+
+    #[test]
+    fn updates() {
+        let spec = |storage: &str| {
+            json!({"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}},
+                "volumeMode": "Filesystem"})
+        };
+        let bound = |storage: &str, capacity: &str| {
+            let mut c = claim(spec(storage));
+            c["status"] = json!({"phase": "Bound", "capacity": {"storage": capacity}});
+            c
+        };
+        let forbidden_spec = |storage_old: &str, storage_new: &str| {
+            format!(
+                "Forbidden: {}\n  core.PersistentVolumeClaimSpec{{\n- \tResources: {},\n+ \tResources: {},\n  }}\n",
+                super::SPEC_IMMUTABLE,
+                json!({"requests": {"storage": storage_old}}),
+                json!({"requests": {"storage": storage_new}}),
+            )
+        };
+        let shrink = "Forbidden: field can not be less than status.capacity";
+        let cases: Vec<(Value, Value, Causes)> = vec![
+            // A bound claim may grow, and shrink while above its capacity.
+            (bound("1Gi", "1Gi"), bound("2Gi", "1Gi"), vec![]),
+            (bound("3Gi", "1Gi"), bound("2Gi", "1Gi"), vec![]),
+            (
+                bound("2Gi", "1Gi"),
+                bound("1Gi", "1Gi"),
+                pairs(&[("spec.resources.requests.storage", shrink)]),
+            ),
+            (bound("1Gi", "1Gi"), bound("1024Mi", "1Gi"), vec![]),
+            // An unbound claim may not change its request at all.
+            (
+                claim(spec("1Gi")),
+                claim(spec("2Gi")),
+                vec![("spec".to_owned(), forbidden_spec("1Gi", "2Gi"))],
+            ),
+            // volumeName may be set once.
+            (
+                claim(spec("1Gi")),
+                {
+                    let mut c = claim(spec("1Gi"));
+                    c["spec"]["volumeName"] = json!("pv1");
+                    c
+                },
+                vec![],
+            ),
+            // A class may be set on a claim without one.
+            (
+                claim(spec("1Gi")),
+                {
+                    let mut c = claim(spec("1Gi"));
+                    c["spec"]["storageClassName"] = json!("fast");
+                    c
+                },
+                vec![],
+            ),
+            (
+                claim(spec("1Gi")),
+                {
+                    let mut c = claim(spec("1Gi"));
+                    c["spec"]["volumeMode"] = json!("Block");
+                    c
+                },
+                vec![
+                    (
+                        "spec".to_owned(),
+                        format!(
+                            "Forbidden: {}\n  core.PersistentVolumeClaimSpec{{\n- \tVolumeMode: \"Filesystem\",\n+ \tVolumeMode: \"Block\",\n  }}\n",
+                            super::SPEC_IMMUTABLE
+                        ),
+                    ),
+                    (
+                        "volumeMode".to_owned(),
+                        "Invalid value: \"Block\": field is immutable".to_owned(),
+                    ),
+                ],
+            ),
+        ];
+        for (old, new, want) in cases {
+            let op = Operation::Update {
+                old: &old,
+                part: Part::Main,
+            };
+            assert_eq!(
+                causes("PersistentVolumeClaim", &new, op),
+                want,
+                "{old} -> {new}"
+            );
+        }
+    }
+
+    #[test]
+    fn status() {
+        let mut c = claim(json!({"resources": {"requests": {"storage": "1Gi"}}}));
+        c["status"] = json!({"capacity": {"storage": "-1Gi"}, "allocatedResources": {"cpu": "1"}});
+        let op = Operation::Update {
+            old: &c,
+            part: Part::Status,
+        };
+        assert_eq!(
+            causes("PersistentVolumeClaim", &c, op),
+            pairs(&[
+                ("Spec.accessModes", "Required value"),
+                (
+                    "status.capacity[storage]",
+                    "Invalid value: -1073741824: must be a valid resource quantity"
+                ),
+                (
+                    "status.allocatedResources",
+                    "Unsupported value: \"cpu\": supported values: \"storage\""
+                ),
+            ])
+        );
+    }
 }

@@ -192,12 +192,11 @@ fn source_checks(field: &str, source: &Value, path: &Path, errors: &mut Errors) 
                 return;
             }
             no_backsteps(p, &path.child("path"), errors);
-            if field == "hostPath" {
-                if let Some(ty) = source.get("type").filter(|t| !t.is_null()) {
-                    if !ty.as_str().is_some_and(|t| HOST_PATH_TYPES.contains(&t)) {
-                        errors.not_supported(&path.child("type"), ty, HOST_PATH_TYPES);
-                    }
-                }
+            if field == "hostPath"
+                && let Some(ty) = source.get("type").filter(|t| !t.is_null())
+                && !ty.as_str().is_some_and(|t| HOST_PATH_TYPES.contains(&t))
+            {
+                errors.not_supported(&path.child("type"), ty, HOST_PATH_TYPES);
             }
         }
         "nfs" => {
@@ -335,10 +334,11 @@ fn update(obj: &Value, old: &Value, errors: &mut Errors) {
         .get("csi")
         .and_then(|c| c.get("controllerExpandSecretRef"))
         .filter(|s| !s.is_null());
-    if old_sources.contains_key("csi") && old_expand.is_none() {
-        if let Some(csi) = new_sources.get_mut("csi").and_then(Value::as_object_mut) {
-            csi.remove("controllerExpandSecretRef");
-        }
+    if old_sources.contains_key("csi")
+        && old_expand.is_none()
+        && let Some(csi) = new_sources.get_mut("csi").and_then(Value::as_object_mut)
+    {
+        csi.remove("controllerExpandSecretRef");
     }
     if semantic(&Value::Object(new_sources.clone()))
         != semantic(&Value::Object(old_sources.clone()))
@@ -372,7 +372,15 @@ fn update(obj: &Value, old: &Value, errors: &mut Errors) {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use super::super::tests::{causes, pairs};
     use super::*;
+    use crate::admission::Operation;
+    use crate::api::Part;
+    use serde_json::json;
+
+    fn pv(spec: Value) -> Value {
+        json!({"metadata": {"name": "pv"}, "spec": spec})
+    }
 
     #[test]
     fn cleans_paths() {
@@ -384,6 +392,176 @@ mod tests {
             ("a/../..", ".."),
         ] {
             assert_eq!(clean(p), want, "{p}");
+        }
+    }
+
+    #[test]
+    fn specs() {
+        let affinity = json!({"required": {"nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "kubernetes.io/hostname", "operator": "In", "values": ["n1"]}]}]}});
+        let cases: Vec<(Value, Vec<(String, String)>)> = vec![
+            (
+                pv(
+                    json!({"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                    "hostPath": {"path": "/data", "type": ""}, "persistentVolumeReclaimPolicy": "Retain",
+                    "volumeMode": "Filesystem"}),
+                ),
+                vec![],
+            ),
+            (
+                pv(
+                    json!({"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                    "local": {"path": "/mnt/disk"}, "nodeAffinity": affinity}),
+                ),
+                vec![],
+            ),
+            (
+                pv(json!({})),
+                pairs(&[
+                    ("spec.accessModes", "Required value"),
+                    ("spec.capacity", "Required value"),
+                    (
+                        "spec.capacity",
+                        "Unsupported value: null: supported values: \"storage\"",
+                    ),
+                    ("spec", "Required value: must specify a volume type"),
+                ]),
+            ),
+            (
+                pv(
+                    json!({"capacity": {"storage": "-1Gi", "cpu": "1"}, "accessModes": ["ReadWriteOnce"],
+                    "persistentVolumeReclaimPolicy": "Recycle",
+                    "hostPath": {"path": "/a/..", "type": "Pipe"}, "nfs": {"server": "s", "path": "/x"}}),
+                ),
+                pairs(&[
+                    (
+                        "spec.capacity",
+                        "Unsupported value: {\"cpu\":\"1\",\"storage\":\"-1Gi\"}: supported values: \"storage\"",
+                    ),
+                    (
+                        "spec.capacity[storage]",
+                        "Invalid value: -1073741824: must be a valid resource quantity",
+                    ),
+                    (
+                        "spec.capacity[storage]",
+                        "Invalid value: \"-1Gi\": must be greater than zero",
+                    ),
+                    (
+                        "spec.hostPath.path",
+                        "Invalid value: \"/a/..\": must not contain '..'",
+                    ),
+                    (
+                        "spec.hostPath.type",
+                        "Unsupported value: \"Pipe\": supported values: \"\", \"BlockDevice\", \"CharDevice\", \"Directory\", \"DirectoryOrCreate\", \"File\", \"FileOrCreate\", \"Socket\"",
+                    ),
+                    (
+                        "spec.nfs",
+                        "Forbidden: may not specify more than 1 volume type",
+                    ),
+                    (
+                        "spec.persistentVolumeReclaimPolicy",
+                        "Forbidden: may not be 'recycle' for a hostPath mount of '/'",
+                    ),
+                ]),
+            ),
+            (
+                pv(
+                    json!({"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                    "local": {"path": ""}, "nodeAffinity": {"required": {"nodeSelectorTerms": [
+                        {"matchExpressions": [{"key": "k", "operator": "Exists", "values": ["x"]}]}]}}}),
+                ),
+                pairs(&[
+                    (
+                        "spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values",
+                        "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                    ),
+                    ("spec.local.path", "Required value"),
+                ]),
+            ),
+            (
+                pv(
+                    json!({"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "local": {"path": "/d"}}),
+                ),
+                pairs(&[(
+                    "spec.nodeAffinity",
+                    "Required value: Local volume requires node affinity",
+                )]),
+            ),
+            (
+                pv(
+                    json!({"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                    "nfs": {"server": "", "path": "rel"}, "csi": {"driver": "d", "volumeHandle": "h"}}),
+                ),
+                pairs(&[
+                    ("spec.nfs.server", "Required value"),
+                    (
+                        "spec.nfs.path",
+                        "Invalid value: \"rel\": must be an absolute path",
+                    ),
+                    (
+                        "spec.csi",
+                        "Forbidden: may not specify more than 1 volume type",
+                    ),
+                ]),
+            ),
+            (
+                pv(
+                    json!({"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "csi": {"driver": ""}}),
+                ),
+                vec![
+                    ("spec.csi.driver".to_owned(), "Required value".to_owned()),
+                    (
+                        "spec.csi.driver".to_owned(),
+                        format!("Invalid value: \"\": {}", dns1123_subdomain("")[0]),
+                    ),
+                    (
+                        "spec.csi.volumeHandle".to_owned(),
+                        "Required value".to_owned(),
+                    ),
+                ],
+            ),
+        ];
+        for (obj, want) in cases {
+            assert_eq!(
+                causes("PersistentVolume", &obj, Operation::Create),
+                want,
+                "{obj}"
+            );
+        }
+    }
+
+    #[test]
+    fn updates() {
+        let base = pv(
+            json!({"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+            "hostPath": {"path": "/data"}, "volumeMode": "Filesystem"}),
+        );
+        let mut grown = base.clone();
+        grown["spec"]["capacity"]["storage"] = json!("2Gi");
+        grown["spec"]["persistentVolumeReclaimPolicy"] = json!("Delete");
+        grown["spec"]["claimRef"] = json!({"namespace": "default", "name": "c"});
+        let mut moved = base.clone();
+        moved["spec"]["hostPath"]["path"] = json!("/other");
+        moved["spec"]["volumeMode"] = json!("Block");
+        let cases: Vec<(Value, Vec<(String, String)>)> = vec![
+            (grown, vec![]),
+            (
+                moved,
+                pairs(&[
+                    (
+                        "spec.persistentvolumesource",
+                        "Forbidden: spec.persistentvolumesource is immutable after creation\n  core.PersistentVolumeSource{\n- \tHostPath: {\"path\":\"/data\"},\n+ \tHostPath: {\"path\":\"/other\"},\n  }\n",
+                    ),
+                    ("volumeMode", "Invalid value: \"Block\": field is immutable"),
+                ]),
+            ),
+        ];
+        for (new, want) in cases {
+            let op = Operation::Update {
+                old: &base,
+                part: Part::Main,
+            };
+            assert_eq!(causes("PersistentVolume", &new, op), want, "{new}");
         }
     }
 }
