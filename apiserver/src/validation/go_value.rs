@@ -123,7 +123,10 @@ pub(crate) fn label_selector(v: Option<&Value>) -> String {
 pub(crate) fn int_or_string(v: Option<&Value>) -> String {
     match v {
         Some(Value::String(s)) => {
-            format!("intstr.IntOrString{{Type:1, IntVal:0, StrVal:{}}}", quote(s))
+            format!(
+                "intstr.IntOrString{{Type:1, IntVal:0, StrVal:{}}}",
+                quote(s)
+            )
         }
         Some(Value::Number(n)) => format!(
             "intstr.IntOrString{{Type:0, IntVal:{}, StrVal:\"\"}}",
@@ -153,12 +156,7 @@ pub(crate) fn invalid(errors: &mut Errors, path: &Path, shown: &str, detail: &st
 }
 
 /// `Duplicate value: <shown>` (with `: detail` when given) with a value already printed.
-pub(crate) fn duplicate(
-    errors: &mut Errors,
-    path: &Path,
-    shown: &str,
-    detail: &str,
-) {
+pub(crate) fn duplicate(errors: &mut Errors, path: &Path, shown: &str, detail: &str) {
     let message = if detail.is_empty() {
         format!("Duplicate value: {shown}")
     } else {
@@ -168,12 +166,7 @@ pub(crate) fn duplicate(
 }
 
 /// `Unsupported value: <shown>: supported values: "a", "b"` with a value already printed.
-pub(crate) fn not_supported(
-    errors: &mut Errors,
-    path: &Path,
-    shown: &str,
-    supported: &[&str],
-) {
+pub(crate) fn not_supported(errors: &mut Errors, path: &Path, shown: &str, supported: &[&str]) {
     let list: Vec<String> = supported.iter().map(|s| quote(s)).collect();
     errors.push_raw(
         "FieldValueNotSupported",
