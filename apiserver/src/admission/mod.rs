@@ -7,7 +7,7 @@
 
 mod default_toleration_seconds;
 mod namespace_lifecycle;
-mod priority;
+pub(crate) mod priority;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -87,7 +87,7 @@ pub(crate) async fn admit(
         plugin.admit(ctx, def, op, obj).await?;
     }
     crate::alloc::allocate(ctx, def, op, obj).await?;
-    let causes = crate::validation::validate(def, obj, op);
+    let causes = crate::validation::validate(def, ctx.target.def.group, obj, op);
     if !causes.is_empty() {
         abandon(ctx, def, op, obj).await;
         let name = crate::object::name(obj).to_owned();

@@ -25,8 +25,14 @@ use crate::registry::ResourceDef;
 use errors::Errors;
 use meta::NameRule;
 
-/// The field errors of `obj` (stored form of `def`); empty when it is valid.
-pub(crate) fn validate(def: &ResourceDef, obj: &Value, op: Operation<'_>) -> Vec<Cause> {
+/// The field errors of `obj` (stored form of `def`, written through `served_group`, which
+/// decides between Events' legacy and strict rules); empty when it is valid.
+pub(crate) fn validate(
+    def: &ResourceDef,
+    served_group: &str,
+    obj: &Value,
+    op: Operation<'_>,
+) -> Vec<Cause> {
     let mut errors = Errors::default();
     meta::object_meta(obj, name_rule(def.kind), def.namespaced, &mut errors);
     match def.kind {
@@ -37,7 +43,7 @@ pub(crate) fn validate(def: &ResourceDef, obj: &Value, op: Operation<'_>) -> Vec
         "PersistentVolume" | "PersistentVolumeClaim" | "StorageClass" => {
             storage::validate(def.kind, obj, op, &mut errors)
         }
-        kind => other::validate(kind, obj, op, &mut errors),
+        _ => other::validate(def.kind, served_group, obj, op, &mut errors),
     }
     errors.0
 }

@@ -232,8 +232,13 @@ pub(crate) const ALL_KINDS_APPLIED: &[&str] = &[
 /// `stringData` is write-only, so the three-way diff always finds it missing from the live
 /// object and sends it again (kubernetes/kubernetes#87736); the Endpoints' ports get
 /// `protocol: TCP` by defaulting and `subsets` is an atomic list, so the live list always
-/// differs from the manifest's and is sent whole.
-pub(crate) const ALWAYS_CONFIGURED: &[&str] = &["secret/web-secret", "endpoints/web"];
+/// differs from the manifest's and is sent whole; likewise the EndpointSlice's endpoints
+/// (an atomic list) gain `conditions: {}` when stored.
+pub(crate) const ALWAYS_CONFIGURED: &[&str] = &[
+    "secret/web-secret",
+    "endpoints/web",
+    "endpointslice.discovery.k8s.io/web-abc",
+];
 
 /// The objects the changed manifest changes.
 pub(crate) const CHANGED: &[&str] = &["configmap/web-config", "pod/web-0", "deployment.apps/web"];
