@@ -15,6 +15,7 @@ mod openapi;
 mod protobuf;
 mod subresources;
 mod validation;
+mod validation_config;
 mod validation_other;
 mod validation_pod;
 mod watch;

@@ -1,0 +1,597 @@
+//! Validation of ConfigMaps, Secrets, PersistentVolumeClaims and PersistentVolumes
+//! through the server: `immutable: true` honoured, the 1 MiB total, config key names,
+//! undecodable base64, the claim's update rules (growth only while bound, never below
+//! the recorded capacity) and a volume's required fields, each answered as upstream
+//! v1.33 answers, and a refused update leaves the stored object as it was.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::support::TestServer;
+
+const JSON: &str = "application/json";
+const MERGE: &str = "application/merge-patch+json";
+const CMS: &str = "/api/v1/namespaces/default/configmaps";
+const SECRETS: &str = "/api/v1/namespaces/default/secrets";
+const PVCS: &str = "/api/v1/namespaces/default/persistentvolumeclaims";
+const PVS: &str = "/api/v1/persistentvolumes";
+const MIB: usize = 1024 * 1024;
+const IMMUTABLE_SET: &str = "Forbidden: field is immutable when `immutable` is set";
+const TOO_LONG: &str = "Too long: may not be more than 1048576 bytes";
+const KEY_MSG: &str = "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
+const SPEC_IMMUTABLE: &str = "Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims";
+
+/// Asserts a 422 Invalid with `message` and exactly `causes` (field, reason, message);
+/// an empty field stands for a cause without one, as upstream leaves it out.
+fn invalid(status: u16, body: &Value, message: &str, causes: &[(&str, &str, &str)]) {
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["kind"], "Status", "{body}");
+    assert_eq!(body["status"], "Failure", "{body}");
+    assert_eq!(body["reason"], "Invalid", "{body}");
+    assert_eq!(body["code"], 422, "{body}");
+    assert_eq!(body["message"], message, "{body}");
+    let want: Vec<Value> = causes
+        .iter()
+        .map(|(field, reason, message)| {
+            json!({"field": field, "reason": reason, "message": message})
+        })
+        .collect();
+    let got: Vec<Value> = body["details"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            json!({"field": c.get("field").cloned().unwrap_or(json!("")),
+                "reason": c["reason"], "message": c["message"]})
+        })
+        .collect();
+    assert_eq!(got, want, "{body}");
+}
+
+fn config_map(name: &str, data: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data})
+}
+
+fn secret(name: &str, data: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "data": data})
+}
+
+fn b64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+async fn create(t: &TestServer, collection: &str, obj: &Value) -> Value {
+    let (s, body) = t.send_json("POST", collection, JSON, obj).await;
+    assert_eq!(s, 201, "{body}");
+    body
+}
+
+/// Asserts a 422 Invalid with a single cause.
+fn refused(status: u16, body: &Value, subject: &str, field: &str, reason: &str, message: &str) {
+    invalid(
+        status,
+        body,
+        &format!("{subject} is invalid: {field}: {message}"),
+        &[(field, reason, message)],
+    );
+}
+
+/// The frozen ConfigMap is stored exactly as created.
+async fn assert_frozen(t: &TestServer, url: &str, what: &str) {
+    let (s, stored) = t.get_json(url).await;
+    assert_eq!(s, 200);
+    assert_eq!(stored["data"], json!({"a": "1"}), "{what}: {stored}");
+    assert_eq!(stored["immutable"], true, "{what}: {stored}");
+    assert!(stored.get("binaryData").is_none(), "{what}: {stored}");
+}
+
+#[tokio::test]
+async fn immutable_config_maps_keep_their_data() {
+    let t = TestServer::start().await;
+    let mut cm = config_map("frozen", json!({"a": "1"}));
+    cm["immutable"] = json!(true);
+    create(&t, CMS, &cm).await;
+    let url = format!("{CMS}/frozen");
+
+    // (what, merge patch, the one field refused)
+    let cases = [
+        ("data changed", json!({"data": {"a": "2"}}), "data"),
+        ("data added", json!({"data": {"b": "2"}}), "data"),
+        ("immutable unset", json!({"immutable": false}), "immutable"),
+        ("immutable removed", json!({"immutable": null}), "immutable"),
+        (
+            "binaryData added",
+            json!({"binaryData": {"bin": b64(b"x")}}),
+            "binaryData",
+        ),
+    ];
+    for (what, patch, field) in cases {
+        let (s, body) = t.send_json("PATCH", &url, MERGE, &patch).await;
+        assert_eq!(s, 422, "{what}: {body}");
+        refused(
+            s,
+            &body,
+            "ConfigMap \"frozen\"",
+            field,
+            "FieldValueForbidden",
+            IMMUTABLE_SET,
+        );
+        assert_frozen(&t, &url, what).await;
+    }
+    // Several at once, in upstream's order.
+    let (s, body) = t
+        .send_json(
+            "PATCH",
+            &url,
+            MERGE,
+            &json!({"data": {"a": "2"}, "immutable": false}),
+        )
+        .await;
+    invalid(
+        s,
+        &body,
+        &format!(
+            "ConfigMap \"frozen\" is invalid: [immutable: {IMMUTABLE_SET}, data: {IMMUTABLE_SET}]"
+        ),
+        &[
+            ("immutable", "FieldValueForbidden", IMMUTABLE_SET),
+            ("data", "FieldValueForbidden", IMMUTABLE_SET),
+        ],
+    );
+    assert_frozen(&t, &url, "both").await;
+
+    // Metadata stays editable.
+    let (s, body) = t
+        .send_json(
+            "PATCH",
+            &url,
+            MERGE,
+            &json!({"metadata": {"labels": {"tier": "web"}}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (_, stored) = t.get_json(&url).await;
+    assert_eq!(stored["metadata"]["labels"], json!({"tier": "web"}));
+    assert_eq!(stored["data"], json!({"a": "1"}));
+
+    // A mutable one may change its data and then freeze itself.
+    create(&t, CMS, &config_map("open", json!({"a": "1"}))).await;
+    let (s, body) = t
+        .send_json(
+            "PATCH",
+            &format!("{CMS}/open"),
+            MERGE,
+            &json!({"data": {"a": "2"}, "immutable": true}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["data"], json!({"a": "2"}));
+    assert_eq!(body["immutable"], true);
+}
+
+#[tokio::test]
+async fn secrets_are_limited_to_one_mebibyte() {
+    let t = TestServer::start().await;
+    // Exactly 1 MiB of decoded bytes, over two keys, is accepted.
+    let exact = secret(
+        "exact",
+        json!({"a": b64(&vec![7u8; MIB - 10]), "b": b64(&[1u8; 10])}),
+    );
+    let created = create(&t, SECRETS, &exact).await;
+    assert_eq!(created["type"], "Opaque");
+    let (s, stored) = t.get_json(&format!("{SECRETS}/exact")).await;
+    assert_eq!(s, 200);
+    assert_eq!(stored["data"], exact["data"]);
+
+    // One byte more is refused, at `data`.
+    let over = secret(
+        "over",
+        json!({"a": b64(&vec![7u8; MIB - 10]), "b": b64(&[1u8; 11])}),
+    );
+    let (s, body) = t.send_json("POST", SECRETS, JSON, &over).await;
+    invalid(
+        s,
+        &body,
+        &format!("Secret \"over\" is invalid: data: {TOO_LONG}"),
+        &[("data", "FieldValueTooLong", TOO_LONG)],
+    );
+    let (s, _) = t.get_json(&format!("{SECRETS}/over")).await;
+    assert_eq!(s, 404);
+
+    // Growing the accepted one past the limit by an update is refused too.
+    let (s, body) = t
+        .send_json(
+            "PATCH",
+            &format!("{SECRETS}/exact"),
+            MERGE,
+            &json!({"data": {"c": b64(b"x")}}),
+        )
+        .await;
+    invalid(
+        s,
+        &body,
+        &format!("Secret \"exact\" is invalid: data: {TOO_LONG}"),
+        &[("data", "FieldValueTooLong", TOO_LONG)],
+    );
+}
+
+/// A ConfigMap over the limit: `data` counts its string bytes, `binaryData` its decoded
+/// bytes, and the limit is on their sum.
+fn big_config_map(name: &str, binary_bytes: usize) -> Value {
+    let mut cm = config_map(name, json!({"a": "x".repeat(MIB - 4)}));
+    cm["binaryData"] = json!({"b": b64(&vec![0u8; binary_bytes])});
+    cm
+}
+
+#[tokio::test]
+async fn config_maps_are_limited_to_one_mebibyte_as_a_whole() {
+    let t = TestServer::start().await;
+    create(&t, CMS, &big_config_map("exact", 4)).await;
+    let plain = config_map("plain", json!({"a": "x".repeat(MIB + 1)}));
+    for obj in [big_config_map("over", 5), plain] {
+        let name = obj["metadata"]["name"].as_str().unwrap();
+        let (s, body) = t.send_json("POST", CMS, JSON, &obj).await;
+        assert_eq!(s, 422, "{body}");
+        assert_eq!(body["reason"], "Invalid", "{body}");
+        // The whole object is reported: an empty field path (its rendering is pinned
+        // by `config_map_total_has_no_field`).
+        let causes = body["details"]["causes"].as_array().unwrap();
+        assert_eq!(causes.len(), 1, "{body}");
+        assert!(causes[0].get("field").is_none_or(|f| f == ""), "{body}");
+        assert_eq!(causes[0]["reason"], "FieldValueTooLong", "{body}");
+        assert_eq!(causes[0]["message"], TOO_LONG, "{body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("ConfigMap \"{name}\" is invalid: "))
+                && message.ends_with(TOO_LONG),
+            "{body}"
+        );
+        let (s, _) = t.get_json(&format!("{CMS}/{name}")).await;
+        assert_eq!(s, 404);
+    }
+}
+
+/// Upstream renders the empty path as is (`is invalid: : Too long…`) and its cause has
+/// no `field` at all (omitempty).
+#[tokio::test]
+#[ignore = "known deviation: the server writes `\"field\": \"\"` and drops the `: ` before the body"]
+async fn config_map_total_has_no_field() {
+    let t = TestServer::start().await;
+    let (s, body) = t
+        .send_json("POST", CMS, JSON, &big_config_map("over", 5))
+        .await;
+    invalid(
+        s,
+        &body,
+        &format!("ConfigMap \"over\" is invalid: : {TOO_LONG}"),
+        &[("", "FieldValueTooLong", TOO_LONG)],
+    );
+    assert!(
+        body["details"]["causes"][0].get("field").is_none(),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn secret_keys_and_types() {
+    let t = TestServer::start().await;
+    let bad_key = format!("Invalid value: \"a b\": {KEY_MSG}");
+    let mut tls = secret("tls", json!({"tls.crt": b64(b"c")}));
+    tls["type"] = json!("kubernetes.io/tls");
+    // (secret, the one field refused, reason, cause message)
+    let cases = [
+        (
+            secret("spaced", json!({"a b": b64(b"v")})),
+            "data[a b]",
+            "FieldValueInvalid",
+            bad_key.as_str(),
+        ),
+        (
+            secret("dot", json!({".": b64(b"w")})),
+            "data[.]",
+            "FieldValueInvalid",
+            "Invalid value: \".\": must not be '.'",
+        ),
+        (
+            secret("dots", json!({"..x": b64(b"v")})),
+            "data[..x]",
+            "FieldValueInvalid",
+            "Invalid value: \"..x\": must not start with '..'",
+        ),
+        (tls, "data[tls.key]", "FieldValueRequired", "Required value"),
+    ];
+    for (obj, field, reason, message) in cases {
+        let (s, body) = t.send_json("POST", SECRETS, JSON, &obj).await;
+        let subject = format!("Secret {}", obj["metadata"]["name"]);
+        refused(s, &body, &subject, field, reason, message);
+    }
+
+    // The type never changes after creation.
+    create(&t, SECRETS, &secret("typed", json!({"k": b64(b"v")}))).await;
+    let url = format!("{SECRETS}/typed");
+    let (s, body) = t
+        .send_json("PATCH", &url, MERGE, &json!({"type": "example.com/other"}))
+        .await;
+    let msg = "Invalid value: \"example.com/other\": field is immutable";
+    invalid(
+        s,
+        &body,
+        &format!("Secret \"typed\" is invalid: type: {msg}"),
+        &[("type", "FieldValueInvalid", msg)],
+    );
+    let (_, stored) = t.get_json(&url).await;
+    assert_eq!(stored["type"], "Opaque");
+
+    // An immutable Secret keeps its data, and a key rename is a data change.
+    let mut frozen = secret("frozen", json!({"k": b64(b"v")}));
+    frozen["immutable"] = json!(true);
+    create(&t, SECRETS, &frozen).await;
+    let (s, body) = t
+        .send_json(
+            "PATCH",
+            &format!("{SECRETS}/frozen"),
+            MERGE,
+            &json!({"data": {"k": null, "j": b64(b"v")}}),
+        )
+        .await;
+    invalid(
+        s,
+        &body,
+        &format!("Secret \"frozen\" is invalid: data: {IMMUTABLE_SET}"),
+        &[("data", "FieldValueForbidden", IMMUTABLE_SET)],
+    );
+    let (_, stored) = t.get_json(&format!("{SECRETS}/frozen")).await;
+    assert_eq!(stored["data"], json!({"k": b64(b"v")}));
+}
+
+/// Asserts upstream's decoding failure: a 400 BadRequest Status saying the body cannot
+/// be handled as its kind. The decoder's own wording after that differs from Go's
+/// (`illegal base64 data at input byte N`), so only its presence is asserted.
+fn bad_request(status: u16, body: &Value, kind: &str) {
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["kind"], "Status", "{body}");
+    assert_eq!(body["status"], "Failure", "{body}");
+    assert_eq!(body["reason"], "BadRequest", "{body}");
+    assert_eq!(body["code"], 400, "{body}");
+    let prefix = format!("{kind} in version \"v1\" cannot be handled as a {kind}: ");
+    let message = body["message"].as_str().unwrap();
+    let detail = message.strip_prefix(&prefix);
+    assert!(detail.is_some_and(|d| !d.is_empty()), "{body}");
+}
+
+#[tokio::test]
+async fn undecodable_base64_is_a_bad_request() {
+    let t = TestServer::start().await;
+    for (name, value) in [("spaces", "not base64!"), ("unpadded", "abc")] {
+        let (s, body) = t
+            .send_json("POST", SECRETS, JSON, &secret(name, json!({"k": value})))
+            .await;
+        bad_request(s, &body, "Secret");
+        let (s, _) = t.get_json(&format!("{SECRETS}/{name}")).await;
+        assert_eq!(s, 404);
+    }
+    // An update is decoded the same way and leaves the stored data alone.
+    create(&t, SECRETS, &secret("kept", json!({"k": b64(b"v")}))).await;
+    let url = format!("{SECRETS}/kept");
+    let (s, body) = t
+        .send_json("PUT", &url, JSON, &secret("kept", json!({"k": "%%%"})))
+        .await;
+    bad_request(s, &body, "Secret");
+    let (_, stored) = t.get_json(&url).await;
+    assert_eq!(stored["data"], json!({"k": b64(b"v")}));
+
+    // So is a ConfigMap's binaryData.
+    let mut cm = config_map("bin", json!({}));
+    cm["binaryData"] = json!({"k": "%%%"});
+    let (s, body) = t.send_json("POST", CMS, JSON, &cm).await;
+    bad_request(s, &body, "ConfigMap");
+}
+
+fn claim(name: &str, storage: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast",
+            "volumeName": "pv-1", "resources": {"requests": {"storage": storage}}}})
+}
+
+fn storage_patch(storage: &str) -> Value {
+    json!({"spec": {"resources": {"requests": {"storage": storage}}}})
+}
+
+async fn stored_request(t: &TestServer, url: &str) -> Value {
+    let (s, stored) = t.get_json(url).await;
+    assert_eq!(s, 200, "{stored}");
+    stored["spec"]["resources"]["requests"]["storage"].clone()
+}
+
+#[tokio::test]
+async fn claims_grow_only_while_bound_and_never_below_capacity() {
+    let t = TestServer::start().await;
+    create(&t, PVCS, &claim("data", "1Gi")).await;
+    let url = format!("{PVCS}/data");
+
+    // Not bound yet: the request is part of the immutable spec.
+    let (s, body) = t
+        .send_json("PATCH", &url, MERGE, &storage_patch("2Gi"))
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["reason"], "Invalid", "{body}");
+    let causes = body["details"]["causes"].as_array().unwrap();
+    assert_eq!(causes.len(), 1, "{body}");
+    assert_eq!(causes[0]["field"], "spec", "{body}");
+    assert_eq!(causes[0]["reason"], "FieldValueForbidden", "{body}");
+    // The spec diff follows the rule on its own lines; upstream's diff text is go-cmp's
+    // (deliberately unstable), so only its head and the changed amounts are pinned.
+    let cause = causes[0]["message"].as_str().unwrap();
+    assert!(cause.starts_with(&format!("{SPEC_IMMUTABLE}\n")), "{cause}");
+    assert!(cause.contains("1Gi") && cause.contains("2Gi"), "{cause}");
+    let message = body["message"].as_str().unwrap();
+    assert_eq!(
+        message,
+        format!("PersistentVolumeClaim \"data\" is invalid: spec: {cause}")
+    );
+    assert_eq!(stored_request(&t, &url).await, "1Gi");
+
+    // Bound through /status, with the capacity the volume gave it.
+    let status = json!({"status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"],
+        "capacity": {"storage": "1Gi"}}});
+    let (s, body) = t
+        .send_json("PATCH", &format!("{url}/status"), MERGE, &status)
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["status"]["phase"], "Bound");
+
+    // Growth is accepted and stored.
+    let (s, body) = t
+        .send_json("PATCH", &url, MERGE, &storage_patch("2Gi"))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(stored_request(&t, &url).await, "2Gi");
+
+    // Shrinking to or below the recorded capacity is refused; the claim keeps 2Gi.
+    let below = "Forbidden: field can not be less than status.capacity";
+    for storage in ["512Mi", "1Gi", "1024Mi"] {
+        let (s, body) = t
+            .send_json("PATCH", &url, MERGE, &storage_patch(storage))
+            .await;
+        invalid(
+            s,
+            &body,
+            &format!(
+                "PersistentVolumeClaim \"data\" is invalid: spec.resources.requests.storage: {below}"
+            ),
+            &[(
+                "spec.resources.requests.storage",
+                "FieldValueForbidden",
+                below,
+            )],
+        );
+        assert_eq!(stored_request(&t, &url).await, "2Gi", "{storage}");
+    }
+
+    // Above the capacity a smaller request is allowed (recovery from a failed expansion,
+    // RecoverVolumeExpansionFailure is on by default in v1.33).
+    let (s, body) = t
+        .send_json("PATCH", &url, MERGE, &storage_patch("1536Mi"))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(stored_request(&t, &url).await, "1536Mi");
+
+    // Everything else in the spec stays immutable even while bound.
+    let (s, body) = t
+        .send_json(
+            "PATCH",
+            &url,
+            MERGE,
+            &json!({"spec": {"accessModes": ["ReadWriteMany"]}}),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    let cause = body["details"]["causes"][0]["message"].as_str().unwrap();
+    assert!(cause.starts_with(&format!("{SPEC_IMMUTABLE}\n")), "{cause}");
+    assert!(cause.contains("ReadWriteMany"), "{cause}");
+    let (_, stored) = t.get_json(&url).await;
+    assert_eq!(stored["spec"]["accessModes"], json!(["ReadWriteOnce"]));
+}
+
+fn pv(name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name},
+        "spec": spec})
+}
+
+/// A volume with a source but neither capacity nor access modes.
+fn bare_volume() -> Value {
+    pv("bare", json!({"hostPath": {"path": "/data"}}))
+}
+
+#[tokio::test]
+async fn volumes_need_capacity_access_modes_and_a_source() {
+    let t = TestServer::start().await;
+    let (s, body) = t.send_json("POST", PVS, JSON, &bare_volume()).await;
+    assert_eq!(s, 422, "{body}");
+    let causes = body["details"]["causes"].as_array().unwrap();
+    let got: Vec<(&Value, &Value)> = causes.iter().map(|c| (&c["field"], &c["reason"])).collect();
+    assert_eq!(
+        got,
+        [
+            (&json!("spec.accessModes"), &json!("FieldValueRequired")),
+            (&json!("spec.capacity"), &json!("FieldValueRequired")),
+            (&json!("spec.capacity"), &json!("FieldValueNotSupported")),
+        ],
+        "{body}"
+    );
+    assert_eq!(causes[0]["message"], "Required value");
+    assert_eq!(causes[1]["message"], "Required value");
+    // The unsupported value's rendering is pinned by `missing_capacity_shows_a_nil_list`.
+    let unsupported = causes[2]["message"].as_str().unwrap();
+    assert!(
+        unsupported.starts_with("Unsupported value: ")
+            && unsupported.ends_with(": supported values: \"storage\""),
+        "{body}"
+    );
+    assert_eq!(
+        body["message"],
+        format!(
+            "PersistentVolume \"bare\" is invalid: [spec.accessModes: Required value, spec.capacity: Required value, spec.capacity: {unsupported}]"
+        )
+    );
+
+    let (s, body) = t
+        .send_json(
+            "POST",
+            PVS,
+            JSON,
+            &pv(
+                "sourceless",
+                json!({"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"}}),
+            ),
+        )
+        .await;
+    let no_source = "Required value: must specify a volume type";
+    invalid(
+        s,
+        &body,
+        &format!("PersistentVolume \"sourceless\" is invalid: spec: {no_source}"),
+        &[("spec", "FieldValueRequired", no_source)],
+    );
+    for name in ["bare", "sourceless"] {
+        let (s, _) = t.get_json(&format!("{PVS}/{name}")).await;
+        assert_eq!(s, 404);
+    }
+
+    let good = pv(
+        "local-1",
+        json!({"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "10Gi"},
+            "hostPath": {"path": "/data/pv-1"}}),
+    );
+    let created = create(&t, PVS, &good).await;
+    assert_eq!(created["spec"]["persistentVolumeReclaimPolicy"], "Retain");
+    assert_eq!(created["spec"]["volumeMode"], "Filesystem");
+    assert_eq!(created["spec"]["capacity"], json!({"storage": "10Gi"}));
+    assert_eq!(
+        created["spec"]["hostPath"],
+        json!({"path": "/data/pv-1", "type": ""})
+    );
+    assert_eq!(created["status"]["phase"], "Pending");
+}
+
+/// Upstream prints the missing capacity as Go prints a nil `core.ResourceList`.
+#[tokio::test]
+#[ignore = "known deviation: the server prints the missing capacity as `null`"]
+async fn missing_capacity_shows_a_nil_list() {
+    let t = TestServer::start().await;
+    let (s, body) = t.send_json("POST", PVS, JSON, &bare_volume()).await;
+    let unsupported = "Unsupported value: core.ResourceList(nil): supported values: \"storage\"";
+    invalid(
+        s,
+        &body,
+        &format!(
+            "PersistentVolume \"bare\" is invalid: [spec.accessModes: Required value, spec.capacity: Required value, spec.capacity: {unsupported}]"
+        ),
+        &[
+            ("spec.accessModes", "FieldValueRequired", "Required value"),
+            ("spec.capacity", "FieldValueRequired", "Required value"),
+            ("spec.capacity", "FieldValueNotSupported", unsupported),
+        ],
+    );
+}
