@@ -7,7 +7,6 @@
 
 mod config;
 pub(crate) mod errors;
-#[allow(dead_code)] // until every validator uses it
 pub(crate) mod go_value;
 pub(crate) mod meta;
 mod other;

@@ -270,6 +270,32 @@ impl Quantity {
         self.negative
     }
 
+    /// Whether the value is zero.
+    pub(crate) fn is_zero(&self) -> bool {
+        self.mantissa == 0
+    }
+
+    /// Upstream's `Value()`: the amount in whole units, rounded up (away from zero),
+    /// saturating far beyond any real size.
+    pub(crate) fn value(&self) -> i128 {
+        let magnitude = if self.exponent >= 0 {
+            pow10(self.exponent as u32)
+                .and_then(|p| p.checked_mul(self.mantissa))
+                .map_or(i128::MAX, |v| i128::try_from(v).unwrap_or(i128::MAX))
+        } else {
+            let whole =
+                pow10(self.exponent.unsigned_abs()).map_or(0, |p| self.mantissa.div_ceil(p));
+            i128::try_from(whole).unwrap_or(i128::MAX)
+        };
+        if self.negative { -magnitude } else { magnitude }
+    }
+
+    /// A text equal for equal amounts whatever their format (`1Gi` and `1024Mi`).
+    pub(crate) fn amount_key(&self) -> String {
+        let sign = if self.negative { "-" } else { "" };
+        format!("{sign}{}e{}", self.mantissa, self.exponent)
+    }
+
     /// Whether the value, rounded up to thousandths as upstream's `MilliValue`, is whole.
     pub(crate) fn is_integer(&self) -> bool {
         if self.exponent >= 0 || self.mantissa == 0 {

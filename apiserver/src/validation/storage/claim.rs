@@ -254,7 +254,7 @@ fn quantities_as_numbers(spec: &Map<String, Value>) -> Value {
             if let Some(map) = resources.get_mut(list).and_then(Value::as_object_mut) {
                 for v in map.values_mut() {
                     if let Some(q) = Qty::from_json(v) {
-                        *v = Value::String(q.nanos().to_string());
+                        *v = Value::String(q.amount_key());
                     }
                 }
             }
