@@ -212,6 +212,22 @@ async fn secrets_are_limited_to_one_mebibyte() {
         &format!("Secret \"exact\" is invalid: data: {TOO_LONG}"),
         &[("data", "FieldValueTooLong", TOO_LONG)],
     );
+
+    // stringData is merged into data before validation, so it counts too.
+    let mut mixed = secret("mixed", json!({"a": b64(&vec![7u8; MIB - 10])}));
+    mixed["stringData"] = json!({"b": "x".repeat(11)});
+    let (s, body) = t.send_json("POST", SECRETS, JSON, &mixed).await;
+    refused(
+        s,
+        &body,
+        "Secret \"mixed\"",
+        "data",
+        "FieldValueTooLong",
+        TOO_LONG,
+    );
+    mixed["stringData"] = json!({"b": "x".repeat(10)});
+    let created = create(&t, SECRETS, &mixed).await;
+    assert_eq!(created["data"]["b"], b64(b"xxxxxxxxxx"), "{created}");
 }
 
 /// A ConfigMap over the limit: `data` counts its string bytes, `binaryData` its decoded
@@ -339,8 +355,25 @@ async fn secret_keys_and_types() {
         &format!("Secret \"frozen\" is invalid: data: {IMMUTABLE_SET}"),
         &[("data", "FieldValueForbidden", IMMUTABLE_SET)],
     );
+    let (s, body) = t
+        .send_json(
+            "PATCH",
+            &format!("{SECRETS}/frozen"),
+            MERGE,
+            &json!({"immutable": false}),
+        )
+        .await;
+    refused(
+        s,
+        &body,
+        "Secret \"frozen\"",
+        "immutable",
+        "FieldValueForbidden",
+        IMMUTABLE_SET,
+    );
     let (_, stored) = t.get_json(&format!("{SECRETS}/frozen")).await;
     assert_eq!(stored["data"], json!({"k": b64(b"v")}));
+    assert_eq!(stored["immutable"], true);
 }
 
 /// Asserts upstream's decoding failure: a 400 BadRequest Status saying the body cannot

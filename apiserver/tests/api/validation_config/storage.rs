@@ -22,6 +22,79 @@ fn storage_patch(storage: &str) -> Value {
     json!({"spec": {"resources": {"requests": {"storage": storage}}}})
 }
 
+#[tokio::test]
+async fn claims_need_access_modes_and_a_positive_request() {
+    let t = TestServer::start().await;
+    let modes = "Required value: at least 1 access mode is required";
+    let zero = "Invalid value: \"0\": must be greater than zero";
+    let mode = "Unsupported value: \"Sometimes\": supported values: \"ReadOnlyMany\", \"ReadWriteMany\", \"ReadWriteOnce\", \"ReadWriteOncePod\"";
+    let empty = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "empty"}, "spec": {}});
+    let mut odd = claim("odd", "0Gi");
+    odd["spec"]["accessModes"] = json!(["Sometimes"]);
+    let cases = [
+        (
+            empty,
+            vec![
+                ("spec.accessModes", "FieldValueRequired", modes),
+                (
+                    "spec.resources[storage]",
+                    "FieldValueRequired",
+                    "Required value",
+                ),
+            ],
+        ),
+        (
+            odd,
+            vec![
+                ("spec.accessModes", "FieldValueNotSupported", mode),
+                ("spec.resources[storage]", "FieldValueInvalid", zero),
+            ],
+        ),
+    ];
+    for (obj, causes) in cases {
+        let name = obj["metadata"]["name"].as_str().unwrap();
+        let (s, body) = t.send_json("POST", PVCS, JSON, &obj).await;
+        let listed: Vec<String> = causes.iter().map(|(f, _, m)| format!("{f}: {m}")).collect();
+        invalid(
+            s,
+            &body,
+            &format!(
+                "PersistentVolumeClaim \"{name}\" is invalid: [{}]",
+                listed.join(", ")
+            ),
+            &causes,
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_claim_is_bound_to_its_volume_once() {
+    let t = TestServer::start().await;
+    let mut unbound = claim("late", "1Gi");
+    unbound["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("volumeName");
+    create(&t, PVCS, &unbound).await;
+    let url = format!("{PVCS}/late");
+    let bind = |volume: &str| json!({"spec": {"volumeName": volume}});
+    let (s, body) = t.send_json("PATCH", &url, MERGE, &bind("pv-9")).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["spec"]["volumeName"], "pv-9");
+
+    let (s, body) = t.send_json("PATCH", &url, MERGE, &bind("pv-10")).await;
+    assert_eq!(s, 422, "{body}");
+    let causes = body["details"]["causes"].as_array().unwrap();
+    assert_eq!(causes.len(), 1, "{body}");
+    assert_eq!(causes[0]["field"], "spec", "{body}");
+    let cause = causes[0]["message"].as_str().unwrap();
+    assert!(cause.starts_with(&format!("{SPEC_IMMUTABLE}\n")), "{cause}");
+    assert!(cause.contains("pv-9") && cause.contains("pv-10"), "{cause}");
+    let (_, stored) = t.get_json(&url).await;
+    assert_eq!(stored["spec"]["volumeName"], "pv-9");
+}
+
 async fn stored_request(t: &TestServer, url: &str) -> Value {
     let (s, stored) = t.get_json(url).await;
     assert_eq!(s, 200, "{stored}");
@@ -224,4 +297,43 @@ async fn missing_capacity_shows_a_nil_list() {
             ("spec.capacity", "FieldValueNotSupported", unsupported),
         ],
     );
+}
+
+#[tokio::test]
+async fn a_volume_keeps_its_source() {
+    let t = TestServer::start().await;
+    let spec = json!({"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"},
+        "hostPath": {"path": "/data/a"}});
+    create(&t, PVS, &pv("kept", spec)).await;
+    let url = format!("{PVS}/kept");
+
+    // Capacity, reclaim policy and claimRef may change.
+    let grow = json!({"spec": {"capacity": {"storage": "2Gi"},
+        "persistentVolumeReclaimPolicy": "Delete",
+        "claimRef": {"namespace": "default", "name": "data"}}});
+    let (s, body) = t.send_json("PATCH", &url, MERGE, &grow).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["spec"]["capacity"]["storage"], "2Gi");
+
+    // The source may not; the diff text after the rule is go-cmp's upstream.
+    let moved = json!({"spec": {"hostPath": {"path": "/data/b"}}});
+    let (s, body) = t.send_json("PATCH", &url, MERGE, &moved).await;
+    assert_eq!(s, 422, "{body}");
+    let causes = body["details"]["causes"].as_array().unwrap();
+    assert_eq!(causes.len(), 1, "{body}");
+    assert_eq!(causes[0]["field"], "spec.persistentvolumesource", "{body}");
+    assert_eq!(causes[0]["reason"], "FieldValueForbidden", "{body}");
+    let cause = causes[0]["message"].as_str().unwrap();
+    assert!(
+        cause.starts_with("Forbidden: spec.persistentvolumesource is immutable after creation\n")
+            && cause.contains("/data/b"),
+        "{cause}"
+    );
+    assert_eq!(
+        body["message"],
+        format!("PersistentVolume \"kept\" is invalid: spec.persistentvolumesource: {cause}")
+    );
+    let (_, stored) = t.get_json(&url).await;
+    assert_eq!(stored["spec"]["hostPath"]["path"], "/data/a");
+    assert_eq!(stored["spec"]["capacity"]["storage"], "2Gi");
 }
