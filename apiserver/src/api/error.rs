@@ -118,13 +118,7 @@ impl ApiError {
     pub fn invalid(def: &ResourceDef, name: &str, causes: Vec<Cause>) -> Self {
         let list: Vec<String> = causes
             .iter()
-            .map(|c| {
-                if c.field.is_empty() {
-                    c.message.clone()
-                } else {
-                    format!("{}: {}", c.field, c.message)
-                }
-            })
+            .map(|c| format!("{}: {}", c.field, c.message))
             .collect();
         let joined = if list.len() == 1 {
             list.join("")
@@ -145,7 +139,14 @@ impl ApiError {
         }
         let causes: Vec<Value> = causes
             .into_iter()
-            .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+            .map(|c| {
+                // Upstream's `field` is omitempty: an error about the whole object has none.
+                if c.field.is_empty() {
+                    json!({"reason": c.reason, "message": c.message})
+                } else {
+                    json!({"reason": c.reason, "message": c.message, "field": c.field})
+                }
+            })
             .collect();
         e.details =
             Some(json!({"name": name, "group": def.group, "kind": def.kind, "causes": causes}));

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::qty::Qty;
 use super::{access_modes, diff, immutable, semantic, volume_mode};
 use crate::validation::errors::{Errors, Path};
+use crate::validation::go_value;
 use crate::validation::meta::{dns1123_label, dns1123_subdomain, label_value, qualified_name};
 
 /// The volume sources of a PersistentVolume in upstream's order, with the path its
@@ -131,7 +132,7 @@ fn capacity(capacity: Option<&Value>, path: &Path, errors: &mut Errors) {
         errors.required(path, "");
     }
     if map.is_none_or(|m| !m.contains_key("storage") || m.len() > 1) {
-        errors.not_supported(path, capacity.unwrap_or(&Value::Null), &["storage"]);
+        go_value::not_supported(errors, path, &resource_list_go(map), &["storage"]);
     }
     for (name, v) in map.into_iter().flatten() {
         let Some(q) = Qty::from_json(v) else { continue };
@@ -146,6 +147,25 @@ fn capacity(capacity: Option<&Value>, path: &Path, errors: &mut Errors) {
         }
         if !q.is_positive() {
             errors.invalid(&key, &string(&q.shown()), "must be greater than zero");
+        }
+    }
+}
+
+/// A capacity as Go prints a `core.ResourceList` with `%#v`: exact for a missing or empty
+/// list (the cases users meet); quantities inside a non-empty one are shown as their text
+/// rather than Go's internal `resource.Quantity{…}` layout.
+fn resource_list_go(map: Option<&Map<String, Value>>) -> String {
+    match map {
+        None => "core.ResourceList(nil)".to_owned(),
+        Some(m) => {
+            let body: Vec<String> = m
+                .iter()
+                .map(|(k, v)| {
+                    let shown = Qty::from_json(v).map_or_else(|| v.to_string(), |q| q.shown());
+                    format!("{}:{}", go_value::quote(k), go_value::quote(&shown))
+                })
+                .collect();
+            format!("core.ResourceList{{{}}}", body.join(", "))
         }
     }
 }
@@ -422,7 +442,7 @@ mod tests {
                     ("spec.capacity", "Required value"),
                     (
                         "spec.capacity",
-                        "Unsupported value: null: supported values: \"storage\"",
+                        "Unsupported value: core.ResourceList(nil): supported values: \"storage\"",
                     ),
                     ("spec", "Required value: must specify a volume type"),
                 ]),
@@ -436,7 +456,7 @@ mod tests {
                 pairs(&[
                     (
                         "spec.capacity",
-                        "Unsupported value: {\"cpu\":\"1\",\"storage\":\"-1Gi\"}: supported values: \"storage\"",
+                        "Unsupported value: core.ResourceList{\"cpu\":\"1\", \"storage\":\"-1Gi\"}: supported values: \"storage\"",
                     ),
                     (
                         "spec.capacity[storage]",

@@ -280,7 +280,6 @@ async fn volumes_need_capacity_access_modes_and_a_source() {
 
 /// Upstream prints the missing capacity as Go prints a nil `core.ResourceList`.
 #[tokio::test]
-#[ignore = "known deviation: the server prints the missing capacity as `null`"]
 async fn missing_capacity_shows_a_nil_list() {
     let t = TestServer::start().await;
     let (s, body) = t.send_json("POST", PVS, JSON, &bare_volume()).await;
