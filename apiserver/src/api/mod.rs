@@ -3,6 +3,7 @@
 //! Status response. [`app`] builds the router so tests can drive it without a socket.
 
 mod body;
+mod decode_error;
 mod delete;
 pub mod error;
 mod patch;

@@ -137,10 +137,14 @@ pub(crate) fn to_stored(def: &ResourceDef, value: Value) -> Value {
 /// Typed round trip of a stored-form object of `owner` (types checked, unknown fields
 /// dropped), with upstream's "cannot be handled" message on failure.
 pub(crate) fn normalize(def: &ResourceDef, owner: &ResourceDef, value: Value) -> ApiResult<Value> {
+    let value_for_errors = super::decode_error::Base64Fields::of(owner.kind, &value);
     (owner.normalize)(value).map_err(|e| {
         ApiError::bad_request(format!(
-            "{} in version \"{}\" cannot be handled as a {}: {e}",
-            def.kind, def.version, def.kind
+            "{} in version \"{}\" cannot be handled as a {}: {}",
+            def.kind,
+            def.version,
+            def.kind,
+            super::decode_error::go_message(&value_for_errors, &e.to_string())
         ))
     })
 }
