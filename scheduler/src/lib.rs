@@ -1,3 +1,5 @@
 //! The Keelson scheduler: binds pending pods to nodes through the Kubernetes API.
 //!
-//! Nothing is built here yet: the scheduling queue, node snapshot and plugin framework arrive with the scheduler issue.
+//! Being built (issue 5): `queue` (active, backoff and unschedulable pods), `config`
+//! (KubeSchedulerConfiguration profiles), `resources` (per-node requested/allocatable
+//! arithmetic and the NodeResourcesFit / BalancedAllocation rules).
