@@ -3,3 +3,5 @@
 //! Being built (issue 5): `queue` (active, backoff and unschedulable pods), `config`
 //! (KubeSchedulerConfiguration profiles), `resources` (per-node requested/allocatable
 //! arithmetic and the NodeResourcesFit / BalancedAllocation rules).
+pub mod plugins;
+pub mod selector;
