@@ -3,5 +3,6 @@
 //! Being built (issue 5): `queue` (active, backoff and unschedulable pods), `config`
 //! (KubeSchedulerConfiguration profiles), `resources` (per-node requested/allocatable
 //! arithmetic and the NodeResourcesFit / BalancedAllocation rules).
+pub mod framework;
 pub mod plugins;
 pub mod selector;
