@@ -6,3 +6,4 @@
 pub mod framework;
 pub mod plugins;
 pub mod selector;
+pub mod snapshot;

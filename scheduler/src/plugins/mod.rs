@@ -3,6 +3,7 @@
 //! scheduling loop). Every filter answers a [`Status`]; scores are 0..=[`MAX_NODE_SCORE`]
 //! after normalisation.
 
+pub mod inter_pod_affinity;
 pub mod node_affinity;
 pub mod node_name;
 pub mod node_unschedulable;

@@ -1,0 +1,212 @@
+//! InterPodAffinity (upstream v1.33): required pod affinity and anti-affinity of the
+//! incoming pod, the required anti-affinity of pods already placed (symmetry), and
+//! scoring by preferred terms of both sides (plus existing pods' required affinity,
+//! weighted by `hardPodAffinityWeight`).
+//!
+//! `pre_filter` counts, per topology pair (key, value), the placed pods that matter; the
+//! per-node filter then only looks the node's values up.
+
+use std::collections::HashMap;
+
+use super::{MAX_NODE_SCORE, Status};
+use crate::selector::Labels;
+use crate::snapshot::{AffinityTerm, NodeInfo, PodInfo};
+
+/// Upstream's `ErrReasonAffinityRulesNotMatch`.
+pub const AFFINITY: &str = "node(s) didn't match pod affinity rules";
+/// Upstream's `ErrReasonAntiAffinityRulesNotMatch`.
+pub const ANTI_AFFINITY: &str = "node(s) didn't match pod anti-affinity rules";
+/// Upstream's `ErrReasonExistingAntiAffinityRulesNotMatch`.
+pub const EXISTING_ANTI_AFFINITY: &str = "node(s) didn't satisfy existing pods anti-affinity rules";
+
+/// A namespace's labels, for terms with a namespace selector.
+pub type NamespaceLabels<'a> = &'a dyn Fn(&str) -> Option<Labels>;
+
+type Pair = (String, String);
+
+/// What `pre_filter` found, per topology pair.
+#[derive(Debug, Default)]
+pub struct PreFilterState {
+    existing_anti: HashMap<Pair, i64>,
+    affinity: HashMap<Pair, i64>,
+    anti: HashMap<Pair, i64>,
+}
+
+fn bump(map: &mut HashMap<Pair, i64>, node: &NodeInfo, key: &str, by: i64) {
+    if let Some(v) = node.topology_value(key) {
+        *map.entry((key.to_owned(), v.to_owned())).or_default() += by;
+    }
+}
+
+fn matches_all(terms: &[AffinityTerm], pod: &PodInfo, ns: NamespaceLabels<'_>) -> bool {
+    !terms.is_empty() && terms.iter().all(|t| t.matches(pod, ns))
+}
+
+/// Counts, over every placed pod, what the filter needs for `pod`.
+pub fn pre_filter(pod: &PodInfo, nodes: &[NodeInfo], ns: NamespaceLabels<'_>) -> PreFilterState {
+    let mut state = PreFilterState::default();
+    for node in nodes {
+        for existing in &node.pods {
+            for term in &existing.required_anti_affinity {
+                if term.matches(pod, ns) {
+                    bump(&mut state.existing_anti, node, &term.topology_key, 1);
+                }
+            }
+            if matches_all(&pod.required_affinity, existing, ns) {
+                for term in &pod.required_affinity {
+                    bump(&mut state.affinity, node, &term.topology_key, 1);
+                }
+            }
+            for term in &pod.required_anti_affinity {
+                if term.matches(existing, ns) {
+                    bump(&mut state.anti, node, &term.topology_key, 1);
+                }
+            }
+        }
+    }
+    state
+}
+
+fn count(map: &HashMap<Pair, i64>, key: &str, value: &str) -> i64 {
+    map.get(&(key.to_owned(), value.to_owned()))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Filter: the node satisfies the pod's affinity, its anti-affinity, and the placed
+/// pods' anti-affinity, in that order.
+pub fn filter(
+    state: &PreFilterState,
+    pod: &PodInfo,
+    node: &NodeInfo,
+    ns: NamespaceLabels<'_>,
+) -> Status {
+    if !satisfies_affinity(state, pod, node, ns) {
+        return Status::unresolvable(AFFINITY);
+    }
+    let anti_hit = pod.required_anti_affinity.iter().any(|t| {
+        node.topology_value(&t.topology_key)
+            .is_some_and(|v| count(&state.anti, &t.topology_key, v) > 0)
+    });
+    if anti_hit {
+        return Status::unschedulable(ANTI_AFFINITY);
+    }
+    let existing_hit = node
+        .labels
+        .iter()
+        .any(|(k, v)| count(&state.existing_anti, k, v) > 0);
+    if existing_hit {
+        return Status::unschedulable(EXISTING_ANTI_AFFINITY);
+    }
+    Status::success()
+}
+
+fn satisfies_affinity(
+    state: &PreFilterState,
+    pod: &PodInfo,
+    node: &NodeInfo,
+    ns: NamespaceLabels<'_>,
+) -> bool {
+    let mut all_found = true;
+    for term in &pod.required_affinity {
+        let Some(v) = node.topology_value(&term.topology_key) else {
+            // Every topology key must be on the node.
+            return false;
+        };
+        if count(&state.affinity, &term.topology_key, v) <= 0 {
+            all_found = false;
+        }
+    }
+    // The first pod of a group with affinity to itself may go anywhere with the keys.
+    all_found || (state.affinity.is_empty() && matches_all(&pod.required_affinity, pod, ns))
+}
+
+/// PreScore + Score: the raw score of every node (same order as `nodes`), from the
+/// preferred terms of the pod and of placed pods, and placed pods' required affinity
+/// weighted by `hard_weight`.
+pub fn scores(
+    pod: &PodInfo,
+    nodes: &[NodeInfo],
+    ns: NamespaceLabels<'_>,
+    hard_weight: i64,
+    ignore_existing_preferred: bool,
+) -> Vec<i64> {
+    let mut topology: HashMap<Pair, i64> = HashMap::new();
+    for node in nodes {
+        for existing in &node.pods {
+            for w in &pod.preferred_affinity {
+                if w.term.matches(existing, ns) {
+                    bump(
+                        &mut topology,
+                        node,
+                        &w.term.topology_key,
+                        i64::from(w.weight),
+                    );
+                }
+            }
+            for w in &pod.preferred_anti_affinity {
+                if w.term.matches(existing, ns) {
+                    bump(
+                        &mut topology,
+                        node,
+                        &w.term.topology_key,
+                        -i64::from(w.weight),
+                    );
+                }
+            }
+            if hard_weight > 0 {
+                for t in &existing.required_affinity {
+                    if t.matches(pod, ns) {
+                        bump(&mut topology, node, &t.topology_key, hard_weight);
+                    }
+                }
+            }
+            if ignore_existing_preferred {
+                continue;
+            }
+            for w in &existing.preferred_affinity {
+                if w.term.matches(pod, ns) {
+                    bump(
+                        &mut topology,
+                        node,
+                        &w.term.topology_key,
+                        i64::from(w.weight),
+                    );
+                }
+            }
+            for w in &existing.preferred_anti_affinity {
+                if w.term.matches(pod, ns) {
+                    bump(
+                        &mut topology,
+                        node,
+                        &w.term.topology_key,
+                        -i64::from(w.weight),
+                    );
+                }
+            }
+        }
+    }
+    nodes
+        .iter()
+        .map(|n| n.labels.iter().map(|(k, v)| count(&topology, k, v)).sum())
+        .collect()
+}
+
+/// NormalizeScore: min-max scaled to 0..=100 (all 0 when every node scored the same).
+pub fn normalize(scores: &mut [i64]) {
+    let (Some(&min), Some(&max)) = (scores.iter().min(), scores.iter().max()) else {
+        return;
+    };
+    let diff = max - min;
+    for s in scores.iter_mut() {
+        *s = if diff > 0 {
+            MAX_NODE_SCORE * (*s - min) / diff
+        } else {
+            0
+        };
+    }
+}
+
+#[cfg(test)]
+#[path = "inter_pod_affinity_tests.rs"]
+mod tests;
