@@ -7,6 +7,7 @@ pub mod inter_pod_affinity;
 pub mod node_affinity;
 pub mod node_name;
 pub mod node_unschedulable;
+pub mod pod_topology_spread;
 pub mod taint_toleration;
 
 use k8s_openapi::api::core::v1::Node;

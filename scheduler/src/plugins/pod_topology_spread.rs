@@ -1,0 +1,176 @@
+//! PodTopologySpread filtering (upstream v1.33): for each `DoNotSchedule` constraint, the
+//! number of matching pods in the node's domain, plus the pod itself when it matches,
+//! may exceed the least-loaded eligible domain by at most `maxSkew` (the minimum counts
+//! as 0 while fewer than `minDomains` domains exist).
+//!
+//! Eligible nodes carry every constraint's topology key and pass the node inclusion
+//! policies: `nodeAffinityPolicy` (default Honor: the pod's node selector and required
+//! affinity) and `nodeTaintsPolicy` (default Ignore; Honor: its taints tolerated).
+//! `matchLabelKeys` add `key in (the pod's value)` to the selector.
+
+use std::collections::HashMap;
+
+use k8s_openapi::api::core::v1::TopologySpreadConstraint;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+
+use super::{Status, node_affinity, taint_toleration};
+use crate::selector::label_selector_matches;
+use crate::snapshot::{NodeInfo, PodInfo};
+
+/// Upstream's `ErrReasonConstraintsNotMatch`.
+pub const NOT_MATCH: &str = "node(s) didn't match pod topology spread constraints";
+/// Upstream's `ErrReasonNodeLabelNotMatch`.
+pub const MISSING_LABEL: &str =
+    "node(s) didn't match pod topology spread constraints (missing required label)";
+
+/// One hard constraint, ready to count with.
+#[derive(Debug, Clone)]
+struct Constraint {
+    max_skew: i64,
+    topology_key: String,
+    selector: LabelSelector,
+    min_domains: usize,
+    honor_affinity: bool,
+    honor_taints: bool,
+}
+
+/// What `pre_filter` counted for one pod.
+#[derive(Debug, Default)]
+pub struct PreFilterState {
+    constraints: Vec<Constraint>,
+    self_match: Vec<bool>,
+    /// (constraint index, domain value) → matching pods.
+    counts: HashMap<(usize, String), i64>,
+}
+
+fn hard_constraints(pod: &PodInfo) -> Vec<Constraint> {
+    let spec = pod.pod.spec.as_ref();
+    let list: &[TopologySpreadConstraint] = spec
+        .and_then(|s| s.topology_spread_constraints.as_deref())
+        .unwrap_or_default();
+    list.iter()
+        .filter(|c| c.when_unsatisfiable == "DoNotSchedule")
+        .map(|c| {
+            let mut selector = c.label_selector.clone().unwrap_or_default();
+            for key in c.match_label_keys.iter().flatten() {
+                if let Some(v) = pod.labels.get(key) {
+                    selector
+                        .match_expressions
+                        .get_or_insert_with(Vec::new)
+                        .push(LabelSelectorRequirement {
+                            key: key.clone(),
+                            operator: "In".to_owned(),
+                            values: Some(vec![v.clone()]),
+                        });
+                }
+            }
+            // A constraint without a selector matches no pod.
+            let selector = if c.label_selector.is_some() {
+                selector
+            } else {
+                LabelSelector {
+                    match_expressions: Some(vec![LabelSelectorRequirement {
+                        key: String::new(),
+                        operator: "Never".to_owned(),
+                        values: None,
+                    }]),
+                    ..LabelSelector::default()
+                }
+            };
+            Constraint {
+                max_skew: i64::from(c.max_skew),
+                topology_key: c.topology_key.clone(),
+                selector,
+                min_domains: c
+                    .min_domains
+                    .and_then(|m| usize::try_from(m).ok())
+                    .unwrap_or(1),
+                honor_affinity: c.node_affinity_policy.as_deref() != Some("Ignore"),
+                honor_taints: c.node_taints_policy.as_deref() == Some("Honor"),
+            }
+        })
+        .collect()
+}
+
+fn eligible(pod: &PodInfo, node: &NodeInfo, c: &Constraint) -> bool {
+    (!c.honor_affinity || node_affinity::required_matches(&pod.pod, &node.node))
+        && (!c.honor_taints
+            || taint_toleration::untolerated(&pod.pod, &node.node, &["NoSchedule", "NoExecute"])
+                .is_none())
+}
+
+/// Counts the matching pods per domain over every eligible node.
+pub fn pre_filter(pod: &PodInfo, nodes: &[NodeInfo]) -> PreFilterState {
+    let constraints = hard_constraints(pod);
+    let mut counts = HashMap::new();
+    for node in nodes {
+        if constraints
+            .iter()
+            .any(|c| node.topology_value(&c.topology_key).is_none())
+        {
+            continue;
+        }
+        for (i, c) in constraints.iter().enumerate() {
+            if !eligible(pod, node, c) {
+                continue;
+            }
+            let Some(value) = node.topology_value(&c.topology_key) else {
+                continue;
+            };
+            let matching = node
+                .pods
+                .iter()
+                .filter(|p| {
+                    p.namespace == pod.namespace
+                        && p.pod.metadata.deletion_timestamp.is_none()
+                        && label_selector_matches(Some(&c.selector), &p.labels)
+                })
+                .count();
+            *counts.entry((i, value.to_owned())).or_insert(0) +=
+                i64::try_from(matching).unwrap_or(i64::MAX);
+        }
+    }
+    let self_match = constraints
+        .iter()
+        .map(|c| label_selector_matches(Some(&c.selector), &pod.labels))
+        .collect();
+    PreFilterState {
+        constraints,
+        self_match,
+        counts,
+    }
+}
+
+/// Filter: every hard constraint's skew stays within `maxSkew` on this node.
+pub fn filter(state: &PreFilterState, node: &NodeInfo) -> Status {
+    for (i, c) in state.constraints.iter().enumerate() {
+        let Some(value) = node.topology_value(&c.topology_key) else {
+            return Status::unresolvable(MISSING_LABEL);
+        };
+        let domains: Vec<i64> = state
+            .counts
+            .iter()
+            .filter(|((j, _), _)| *j == i)
+            .map(|(_, n)| *n)
+            .collect();
+        let min = if domains.len() < c.min_domains {
+            0
+        } else {
+            domains.iter().copied().min().unwrap_or(0)
+        };
+        let here = state
+            .counts
+            .get(&(i, value.to_owned()))
+            .copied()
+            .unwrap_or(0);
+        let skew = here + i64::from(state.self_match[i]) - min;
+        if skew > c.max_skew {
+            return Status::unschedulable(NOT_MATCH);
+        }
+    }
+    Status::success()
+}
+
+#[cfg(test)]
+#[path = "pod_topology_spread_tests.rs"]
+mod tests;
