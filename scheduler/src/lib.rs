@@ -5,5 +5,6 @@
 //! arithmetic and the NodeResourcesFit / BalancedAllocation rules).
 pub mod framework;
 pub mod plugins;
+pub mod queue;
 pub mod selector;
 pub mod snapshot;

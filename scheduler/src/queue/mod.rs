@@ -1,0 +1,363 @@
+//! The scheduling queue (upstream's `PriorityQueue`), as a pure synchronous structure.
+//!
+//! Every pending pod is in exactly one place:
+//! - the **active queue**, popped by higher `spec.priority`, then earlier timestamp;
+//! - the **backoff queue**, after a failed attempt, until `timestamp + backoff`;
+//! - the **unschedulable set**, after an "unschedulable" failure, until a cluster event
+//!   that may help one of the rejecting plugins, or until it has waited 5 minutes;
+//! - **in flight**, between `pop` and `requeue_failed` / `done`.
+//!
+//! Time is always passed in; nothing here sleeps, blocks or spawns.
+
+mod backoff;
+mod events;
+mod info;
+mod moves;
+mod nominator;
+#[cfg(test)]
+mod tests;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use k8s_openapi::api::core::v1::Pod;
+
+pub use backoff::QueueConfig;
+pub use events::{ClusterEvent, NodeAspect, event_may_help, plugin_interested};
+pub use info::{QueuedPod, nominated_node, pod_key, pod_meaningfully_changed, pod_priority};
+pub use nominator::Nominator;
+
+/// Errors of the scheduling queue.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum QueueError {
+    /// The pod has no `metadata.name`, so it has no key.
+    #[error("pod has no name")]
+    MissingName,
+}
+
+/// Why a popped pod could not be scheduled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Plugins found no fitting node; names the rejecting plugins (may be empty).
+    Unschedulable(BTreeSet<String>),
+    /// An internal error (API failure, plugin error); retried after backoff.
+    Error,
+}
+
+/// Where a pod went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Into the active queue.
+    Active,
+    /// Into the backoff queue.
+    Backoff,
+    /// Into the unschedulable set.
+    Unschedulable,
+    /// Still being scheduled (popped, not yet requeued or done).
+    InFlight,
+    /// Nowhere: the pod is not (or no longer) pending.
+    Dropped,
+}
+
+/// How many pods each part of the queue holds (for `scheduler_pending_pods`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    /// Active queue.
+    pub active: usize,
+    /// Backoff queue.
+    pub backoff: usize,
+    /// Unschedulable set.
+    pub unschedulable: usize,
+    /// Popped and not yet done.
+    pub in_flight: usize,
+}
+
+/// Active-queue order: higher priority first, then earlier timestamp, then arrival.
+type ActiveOrder = (Reverse<i32>, Instant, u64);
+/// Backoff-queue order: earlier expiry first, then arrival.
+type BackoffOrder = (Instant, u64);
+
+#[derive(Clone, Copy, Debug)]
+enum Place {
+    Active(ActiveOrder),
+    Backoff { order: BackoffOrder, error: bool },
+    Unschedulable,
+    InFlight { cycle: u64, changed: bool },
+}
+
+#[derive(Debug)]
+struct Slot {
+    info: QueuedPod,
+    place: Place,
+}
+
+/// The scheduling queue. See the module docs for the life of a pod.
+#[derive(Debug)]
+pub struct SchedulingQueue {
+    config: QueueConfig,
+    pods: HashMap<String, Slot>,
+    active: BTreeMap<ActiveOrder, String>,
+    backoff: BTreeMap<BackoffOrder, String>,
+    unschedulable: BTreeSet<String>,
+    in_flight: usize,
+    seq: u64,
+    scheduling_cycle: u64,
+    move_request_cycle: Option<u64>,
+    nominator: Nominator,
+}
+
+impl SchedulingQueue {
+    /// An empty queue with the given timing.
+    pub fn new(config: QueueConfig) -> Self {
+        Self {
+            config,
+            pods: HashMap::new(),
+            active: BTreeMap::new(),
+            backoff: BTreeMap::new(),
+            unschedulable: BTreeSet::new(),
+            in_flight: 0,
+            seq: 0,
+            scheduling_cycle: 0,
+            move_request_cycle: None,
+            nominator: Nominator::new(),
+        }
+    }
+
+    /// The timing settings.
+    pub fn config(&self) -> &QueueConfig {
+        &self.config
+    }
+
+    /// Adds a newly seen pending pod to the active queue. A pod already known is
+    /// treated as an update.
+    pub fn add(&mut self, pod: Arc<Pod>, now: Instant) -> Result<Placement, QueueError> {
+        let key = pod_key(&pod)?;
+        if self.pods.contains_key(&key) {
+            return self.update(pod, now);
+        }
+        self.sync_nomination(&key, None, &pod);
+        let info = QueuedPod::new(pod, now)?;
+        self.insert_active(info);
+        Ok(Placement::Active)
+    }
+
+    /// Applies an update of a pending pod. In the active or backoff queue the object is
+    /// replaced in place (re-sorted if its priority changed); in the unschedulable set a
+    /// meaningful change moves it out (to backoff if still backing off, else active);
+    /// in flight, a meaningful change counts as a move request for that pod; an unknown
+    /// pod is added.
+    pub fn update(&mut self, pod: Arc<Pod>, now: Instant) -> Result<Placement, QueueError> {
+        let key = pod_key(&pod)?;
+        let Some(slot) = self.pods.get_mut(&key) else {
+            return self.add(pod, now);
+        };
+        let changed = pod_meaningfully_changed(&slot.info.pod, &pod);
+        let old = Arc::clone(&slot.info.pod);
+        slot.info.set_pod(Arc::clone(&pod));
+        self.sync_nomination(&key, Some(&old), &pod);
+        let Some(slot) = self.pods.remove(&key) else {
+            return Ok(Placement::Dropped);
+        };
+        let placement = match slot.place {
+            Place::Active(order) => {
+                self.active.remove(&order);
+                let order = (Reverse(slot.info.priority), order.1, order.2);
+                self.active.insert(order, key.clone());
+                let place = Place::Active(order);
+                self.pods.insert(key, Slot { place, ..slot });
+                Placement::Active
+            }
+            Place::Backoff { .. } => {
+                self.pods.insert(key, slot);
+                Placement::Backoff
+            }
+            Place::Unschedulable if changed => {
+                self.unschedulable.remove(&key);
+                self.requeue_after_backoff(slot.info, now)
+            }
+            Place::Unschedulable => {
+                self.pods.insert(key, slot);
+                Placement::Unschedulable
+            }
+            Place::InFlight {
+                cycle,
+                changed: before,
+            } => {
+                let place = Place::InFlight {
+                    cycle,
+                    changed: before || changed,
+                };
+                self.pods.insert(key, Slot { place, ..slot });
+                Placement::InFlight
+            }
+        };
+        Ok(placement)
+    }
+
+    /// Removes a pod (deleted, or bound by someone else). An in-flight pod is forgotten,
+    /// so a later `requeue_failed` for it drops it. Returns whether it was known.
+    pub fn delete(&mut self, key: &str) -> bool {
+        self.nominator.remove(key);
+        let Some(slot) = self.pods.remove(key) else {
+            return false;
+        };
+        match slot.place {
+            Place::Active(order) => {
+                self.active.remove(&order);
+            }
+            Place::Backoff { order, .. } => {
+                self.backoff.remove(&order);
+            }
+            Place::Unschedulable => {
+                self.unschedulable.remove(key);
+            }
+            Place::InFlight { .. } => self.in_flight -= 1,
+        }
+        true
+    }
+
+    /// Takes the next pod to schedule: the head of the active queue or, when that is
+    /// empty and `pop_from_backoff` is set, the backing-off pod (not one that failed with
+    /// an error) whose backoff ends first. `None` when there is nothing to schedule.
+    /// Counts an attempt and starts a scheduling cycle.
+    pub fn pop(&mut self, now: Instant) -> Option<QueuedPod> {
+        let key = match self.active.pop_first() {
+            Some((_, key)) => key,
+            None if self.config.pop_from_backoff => {
+                let order = self
+                    .backoff
+                    .iter()
+                    .find(|(_, k)| {
+                        matches!(
+                            self.pods.get(*k).map(|s| s.place),
+                            Some(Place::Backoff { error: false, .. })
+                        )
+                    })
+                    .map(|(order, _)| *order)?;
+                self.backoff.remove(&order)?
+            }
+            None => return None,
+        };
+        let slot = self.pods.get_mut(&key)?;
+        self.scheduling_cycle += 1;
+        slot.place = Place::InFlight {
+            cycle: self.scheduling_cycle,
+            changed: false,
+        };
+        slot.info.attempts += 1;
+        slot.info.initial_attempt.get_or_insert(now);
+        self.in_flight += 1;
+        Some(slot.info.clone())
+    }
+
+    /// Puts a popped pod back after a failed attempt (upstream's
+    /// `AddUnschedulableIfNotPresent`). Errors and unschedulable pods whose cycle saw a
+    /// move request (or a meaningful update) go to the backoff queue; other
+    /// unschedulable pods go to the unschedulable set, remembering their rejectors.
+    /// The pod's timestamp becomes `now`.
+    pub fn requeue_failed(&mut self, key: &str, failure: Failure, now: Instant) -> Placement {
+        let Some(slot) = self.pods.get(key) else {
+            return Placement::Dropped;
+        };
+        let Place::InFlight { cycle, changed } = slot.place else {
+            return Placement::Dropped;
+        };
+        let Some(mut slot) = self.pods.remove(key) else {
+            return Placement::Dropped;
+        };
+        self.in_flight -= 1;
+        slot.info.timestamp = now;
+        match failure {
+            Failure::Error => {
+                slot.info.unschedulable_plugins.clear();
+                self.insert_backoff(slot.info, true);
+                Placement::Backoff
+            }
+            Failure::Unschedulable(plugins) => {
+                slot.info.unschedulable_plugins = plugins;
+                let moved = self.move_request_cycle.is_some_and(|m| m >= cycle);
+                if moved || changed {
+                    self.insert_backoff(slot.info, false);
+                    Placement::Backoff
+                } else {
+                    self.unschedulable.insert(key.to_owned());
+                    slot.place = Place::Unschedulable;
+                    self.pods.insert(key.to_owned(), slot);
+                    Placement::Unschedulable
+                }
+            }
+        }
+    }
+
+    /// Ends the scheduling of a popped pod that was bound (or given up on). A pod
+    /// already requeued or deleted is left alone. Returns whether it was in flight.
+    pub fn done(&mut self, key: &str) -> bool {
+        if !matches!(
+            self.pods.get(key).map(|s| s.place),
+            Some(Place::InFlight { .. })
+        ) {
+            return false;
+        }
+        self.pods.remove(key);
+        self.nominator.remove(key);
+        self.in_flight -= 1;
+        true
+    }
+
+    /// Sizes of each part of the queue.
+    pub fn counts(&self) -> QueueCounts {
+        QueueCounts {
+            active: self.active.len(),
+            backoff: self.backoff.len(),
+            unschedulable: self.unschedulable.len(),
+            in_flight: self.in_flight,
+        }
+    }
+
+    /// The queued bookkeeping of a known pod.
+    pub fn get(&self, key: &str) -> Option<&QueuedPod> {
+        self.pods.get(key).map(|s| &s.info)
+    }
+
+    /// Where a pod currently is; `Dropped` for unknown pods.
+    pub fn placement(&self, key: &str) -> Placement {
+        match self.pods.get(key).map(|s| s.place) {
+            Some(Place::Active(_)) => Placement::Active,
+            Some(Place::Backoff { .. }) => Placement::Backoff,
+            Some(Place::Unschedulable) => Placement::Unschedulable,
+            Some(Place::InFlight { .. }) => Placement::InFlight,
+            None => Placement::Dropped,
+        }
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn insert_active(&mut self, info: QueuedPod) {
+        let order = (Reverse(info.priority), info.timestamp, self.next_seq());
+        self.active.insert(order, info.key.clone());
+        let place = Place::Active(order);
+        self.pods.insert(info.key.clone(), Slot { info, place });
+    }
+
+    fn backoff_expiry(&self, info: &QueuedPod) -> Instant {
+        info.timestamp + self.config.backoff_for(info.attempts)
+    }
+
+    fn insert_backoff(&mut self, info: QueuedPod, error: bool) {
+        let order = (self.backoff_expiry(&info), self.next_seq());
+        self.backoff.insert(order, info.key.clone());
+        let place = Place::Backoff { order, error };
+        self.pods.insert(info.key.clone(), Slot { info, place });
+    }
+}
+
+impl Default for SchedulingQueue {
+    fn default() -> Self {
+        Self::new(QueueConfig::default())
+    }
+}
