@@ -3,6 +3,7 @@
 //! Being built (issue 5): `queue` (active, backoff and unschedulable pods), `config`
 //! (KubeSchedulerConfiguration profiles), `resources` (per-node requested/allocatable
 //! arithmetic and the NodeResourcesFit / BalancedAllocation rules).
+pub mod config;
 pub mod framework;
 pub mod plugins;
 pub mod queue;
