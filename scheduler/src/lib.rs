@@ -7,5 +7,6 @@ pub mod config;
 pub mod framework;
 pub mod plugins;
 pub mod queue;
+pub mod resources;
 pub mod selector;
 pub mod snapshot;
