@@ -335,15 +335,14 @@ pub(super) fn apply(
         None | Some(Value::Null) => &empty,
         Some(v) => v,
     };
-    if let Some(kind) = value.get("kind").and_then(Value::as_str) {
-        if kind != format!("{name}Args") {
-            errs.push(FieldError::invalid(
-                &args_path,
-                kind,
-                "has to match plugin args",
-            ));
-            return;
-        }
+    let kind = value.get("kind").and_then(Value::as_str);
+    if let Some(kind) = kind.filter(|k| *k != format!("{name}Args")) {
+        errs.push(FieldError::invalid(
+            &args_path,
+            kind,
+            "has to match plugin args",
+        ));
+        return;
     }
     let decoded = match name {
         "NodeResourcesFit" => decode::<RawFit>(value).map(|raw| {
