@@ -294,3 +294,30 @@ fn balanced_allocation_counts_real_requests() {
         Some(87)
     );
 }
+
+#[test]
+fn pods_without_containers_request_nothing_even_for_scoring() {
+    // Upstream requested_to_capacity_ratio_test "nothing scheduled, nothing requested":
+    // the defaults apply per container, so container-less pods count as zero everywhere.
+    let empty = pod(vec![], vec![]);
+    let mut info = node_info(SMALL);
+    info.add_pod(&pod(vec![], vec![]));
+    let decreasing = scoring(shape(&[(0, 10), (100, 0)]), default_resources());
+    assert_eq!(fit_score(&empty, &info, &decreasing), MAX_NODE_SCORE);
+    assert_eq!(
+        fit_score(&empty, &info, &FitScoring::default()),
+        MAX_NODE_SCORE
+    );
+    assert_eq!(
+        fit_score(
+            &empty,
+            &info,
+            &scoring(ScoringStrategy::MostAllocated, default_resources())
+        ),
+        0
+    );
+    assert_eq!(
+        balanced_allocation_score(&empty, &info, &default_resources()),
+        None
+    );
+}
