@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use serde_json::Value;
 
 fn run(name: &str, json: &str) -> (PluginArgs, Vec<String>) {
     let mut args = PluginArgs::default();
