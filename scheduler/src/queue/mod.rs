@@ -5,7 +5,9 @@
 //! - the **backoff queue**, after a failed attempt, until `timestamp + backoff`;
 //! - the **unschedulable set**, after an "unschedulable" failure, until a cluster event
 //!   that may help one of the rejecting plugins, or until it has waited 5 minutes;
-//! - **in flight**, between `pop` and `requeue_failed` / `done`.
+//! - **in flight**, between `pop` and `requeue_failed` / `done`; cluster events seen
+//!   meanwhile are remembered, so a pod that fails just after a helpful event is retried
+//!   after its backoff instead of waiting for the next one.
 //!
 //! Time is always passed in; nothing here sleeps, blocks or spawns.
 
@@ -18,7 +20,7 @@ mod nominator;
 mod tests;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -101,10 +103,13 @@ pub struct SchedulingQueue {
     active: BTreeMap<ActiveOrder, String>,
     backoff: BTreeMap<BackoffOrder, String>,
     unschedulable: BTreeSet<String>,
-    in_flight: usize,
+    /// Scheduling cycles of the pods in flight.
+    in_flight: BTreeSet<u64>,
+    /// Events received while pods were in flight, with the cycle current at the time;
+    /// a pod popped in cycle `c` saw the entries whose cycle is `>= c`.
+    in_flight_events: VecDeque<(u64, ClusterEvent)>,
     seq: u64,
     scheduling_cycle: u64,
-    move_request_cycle: Option<u64>,
     nominator: Nominator,
 }
 
@@ -117,10 +122,10 @@ impl SchedulingQueue {
             active: BTreeMap::new(),
             backoff: BTreeMap::new(),
             unschedulable: BTreeSet::new(),
-            in_flight: 0,
+            in_flight: BTreeSet::new(),
+            in_flight_events: VecDeque::new(),
             seq: 0,
             scheduling_cycle: 0,
-            move_request_cycle: None,
             nominator: Nominator::new(),
         }
     }
@@ -146,7 +151,7 @@ impl SchedulingQueue {
     /// Applies an update of a pending pod. In the active or backoff queue the object is
     /// replaced in place (re-sorted if its priority changed); in the unschedulable set a
     /// meaningful change moves it out (to backoff if still backing off, else active);
-    /// in flight, a meaningful change counts as a move request for that pod; an unknown
+    /// in flight, a meaningful change sends the pod to backoff if it fails; an unknown
     /// pod is added.
     pub fn update(&mut self, pod: Arc<Pod>, now: Instant) -> Result<Placement, QueueError> {
         let key = pod_key(&pod)?;
@@ -213,7 +218,7 @@ impl SchedulingQueue {
             Place::Unschedulable => {
                 self.unschedulable.remove(key);
             }
-            Place::InFlight { .. } => self.in_flight -= 1,
+            Place::InFlight { cycle, .. } => self.end_flight(cycle),
         }
         true
     }
@@ -248,15 +253,16 @@ impl SchedulingQueue {
         };
         slot.info.attempts += 1;
         slot.info.initial_attempt.get_or_insert(now);
-        self.in_flight += 1;
+        self.in_flight.insert(self.scheduling_cycle);
         Some(slot.info.clone())
     }
 
     /// Puts a popped pod back after a failed attempt (upstream's
-    /// `AddUnschedulableIfNotPresent`). Errors and unschedulable pods whose cycle saw a
-    /// move request (or a meaningful update) go to the backoff queue; other
-    /// unschedulable pods go to the unschedulable set, remembering their rejectors.
-    /// The pod's timestamp becomes `now`.
+    /// `AddUnschedulableIfNotPresent`). Errors go to the backoff queue. An unschedulable
+    /// pod also goes there if, while it was in flight, it was meaningfully updated or a
+    /// cluster event arrived that may help one of its rejectors (upstream's in-flight
+    /// events, which replaced the older `moveRequestCycle` rule); otherwise it goes to
+    /// the unschedulable set, remembering its rejectors. The timestamp becomes `now`.
     pub fn requeue_failed(&mut self, key: &str, failure: Failure, now: Instant) -> Placement {
         let Some(slot) = self.pods.get(key) else {
             return Placement::Dropped;
@@ -267,7 +273,13 @@ impl SchedulingQueue {
         let Some(mut slot) = self.pods.remove(key) else {
             return Placement::Dropped;
         };
-        self.in_flight -= 1;
+        let seen: Vec<ClusterEvent> = self
+            .in_flight_events
+            .iter()
+            .filter(|(c, _)| *c >= cycle)
+            .map(|(_, e)| *e)
+            .collect();
+        self.end_flight(cycle);
         slot.info.timestamp = now;
         match failure {
             Failure::Error => {
@@ -277,8 +289,13 @@ impl SchedulingQueue {
             }
             Failure::Unschedulable(plugins) => {
                 slot.info.unschedulable_plugins = plugins;
-                let moved = self.move_request_cycle.is_some_and(|m| m >= cycle);
-                if moved || changed {
+                let helped = seen.into_iter().any(|e| {
+                    event_may_help(
+                        slot.info.unschedulable_plugins.iter().map(String::as_str),
+                        e,
+                    )
+                });
+                if helped || changed {
                     self.insert_backoff(slot.info, false);
                     Placement::Backoff
                 } else {
@@ -300,9 +317,14 @@ impl SchedulingQueue {
         ) {
             return false;
         }
-        self.pods.remove(key);
+        if let Some(Slot {
+            place: Place::InFlight { cycle, .. },
+            ..
+        }) = self.pods.remove(key)
+        {
+            self.end_flight(cycle);
+        }
         self.nominator.remove(key);
-        self.in_flight -= 1;
         true
     }
 
@@ -312,7 +334,7 @@ impl SchedulingQueue {
             active: self.active.len(),
             backoff: self.backoff.len(),
             unschedulable: self.unschedulable.len(),
-            in_flight: self.in_flight,
+            in_flight: self.in_flight.len(),
         }
     }
 
@@ -329,6 +351,23 @@ impl SchedulingQueue {
             Some(Place::Unschedulable) => Placement::Unschedulable,
             Some(Place::InFlight { .. }) => Placement::InFlight,
             None => Placement::Dropped,
+        }
+    }
+
+    /// Forgets a finished flight and the events no pod in flight still needs.
+    fn end_flight(&mut self, cycle: u64) {
+        self.in_flight.remove(&cycle);
+        match self.in_flight.first() {
+            Some(&oldest) => {
+                while self
+                    .in_flight_events
+                    .front()
+                    .is_some_and(|(c, _)| *c < oldest)
+                {
+                    self.in_flight_events.pop_front();
+                }
+            }
+            None => self.in_flight_events.clear(),
         }
     }
 

@@ -24,10 +24,13 @@ impl SchedulingQueue {
     }
 
     /// Moves unschedulable pods that `event` may help (see [`event_may_help`]) to the
-    /// backoff queue if still backing off, else to the active queue, and records a move
-    /// request for pods in flight. Returns how many moved.
+    /// backoff queue if still backing off, else to the active queue, and remembers the
+    /// event for the pods in flight. Returns how many moved.
     pub fn move_all_on_event(&mut self, event: ClusterEvent, now: Instant) -> usize {
-        self.move_request_cycle = Some(self.scheduling_cycle);
+        if !self.in_flight.is_empty() {
+            self.in_flight_events
+                .push_back((self.scheduling_cycle, event));
+        }
         let keys: Vec<String> = self
             .unschedulable
             .iter()

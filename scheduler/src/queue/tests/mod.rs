@@ -1,5 +1,5 @@
 //! Behaviour tests of the scheduling queue: ordering, backoff, moves, flushes and the
-//! move-request rule (lifecycle tests in `lifecycle.rs`). Time is always injected.
+//! events-during-an-attempt rule (lifecycle tests in `lifecycle.rs`). Time is always injected.
 
 #![allow(clippy::unwrap_used)]
 
@@ -239,37 +239,107 @@ fn leftover_flush_after_five_minutes() {
 
 #[test]
 fn move_request_during_attempt_sends_to_backoff() {
+    use ClusterEvent as E;
     let t0 = Instant::now();
     enum When {
         Never,
         BeforePop,
         DuringAttempt,
     }
-    let cases = [
-        ("no event", When::Never, Placement::Unschedulable),
+    // (case, when the event comes, the event, rejectors, where the failed pod goes)
+    let cases: &[(&str, When, ClusterEvent, &[&str], Placement)] = &[
         (
-            "event before pop",
-            When::BeforePop,
+            "no event",
+            When::Never,
+            E::NodeAdd,
+            &["NodeAffinity"],
             Placement::Unschedulable,
         ),
         (
-            "event during attempt",
+            "before pop",
+            When::BeforePop,
+            E::NodeAdd,
+            &["NodeAffinity"],
+            Placement::Unschedulable,
+        ),
+        (
+            "during, helps",
             When::DuringAttempt,
+            E::NodeAdd,
+            &["NodeAffinity"],
+            Placement::Backoff,
+        ),
+        (
+            "during, irrelevant",
+            When::DuringAttempt,
+            E::PvAdd,
+            &["NodeAffinity"],
+            Placement::Unschedulable,
+        ),
+        (
+            "during, one rejector helped",
+            When::DuringAttempt,
+            E::PvAdd,
+            &["NodeAffinity", "VolumeBinding"],
+            Placement::Backoff,
+        ),
+        (
+            "during, no rejector",
+            When::DuringAttempt,
+            E::PvAdd,
+            &[],
+            Placement::Backoff,
+        ),
+        (
+            "during, wildcard",
+            When::DuringAttempt,
+            E::ForceActivate,
+            &["NodeAffinity"],
             Placement::Backoff,
         ),
     ];
-    for (name, when, want) in cases {
+    for (name, when, event, rejectors, want) in cases {
         let mut q = strict();
         q.add(pod("a", 0), t0).unwrap();
         if matches!(when, When::BeforePop) {
-            q.move_all_on_event(ClusterEvent::PvAdd, t0);
+            q.move_all_on_event(*event, t0);
         }
         q.pop(t0).unwrap();
         if matches!(when, When::DuringAttempt) {
-            q.move_all_on_event(ClusterEvent::PvAdd, t0);
+            q.move_all_on_event(*event, t0);
         }
-        let got = q.requeue_failed(&key("a"), plugins(&["NodeAffinity"]), ms(t0, 10));
-        assert_eq!(got, want, "{name}");
-        assert_eq!(q.placement(&key("a")), want, "{name}");
+        let got = q.requeue_failed(&key("a"), plugins(rejectors), ms(t0, 10));
+        assert_eq!(got, *want, "{name}");
+        assert_eq!(q.placement(&key("a")), *want, "{name}");
     }
+}
+
+#[test]
+fn in_flight_events_are_per_pod() {
+    let t0 = Instant::now();
+    let mut q = strict();
+    q.add(pod("a", 0), t0).unwrap();
+    q.add(pod("b", 0), ms(t0, 1)).unwrap();
+    q.pop(t0).unwrap();
+    q.move_all_on_event(ClusterEvent::NodeAdd, t0);
+    // b is popped after the event: it did not see it.
+    q.pop(t0).unwrap();
+    let fit = plugins(&["NodeResourcesFit"]);
+    assert_eq!(
+        q.requeue_failed(&key("b"), fit.clone(), t0),
+        Placement::Unschedulable
+    );
+    assert_eq!(
+        q.requeue_failed(&key("a"), fit.clone(), t0),
+        Placement::Backoff
+    );
+    // With nothing in flight, events are not kept for later pods.
+    q.move_all_on_event(ClusterEvent::NodeAdd, t0);
+    q.add(pod("c", 0), t0).unwrap();
+    q.pop(t0).unwrap();
+    assert_eq!(
+        q.requeue_failed(&key("c"), fit, t0),
+        Placement::Unschedulable
+    );
+    assert!(q.in_flight_events.is_empty());
 }
