@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use crate::config::registry::REGISTRY;
 use crate::config::wire::RawPlugins;
 
 fn plugins(yaml: &str) -> RawPlugins {

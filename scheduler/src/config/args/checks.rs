@@ -15,7 +15,6 @@ pub(super) fn fit_args(
     path: &str,
     errs: &mut Vec<FieldError>,
 ) -> NodeResourcesFitArgs {
-    let _ = (raw.api_version, raw.kind);
     let ignored_resources = raw.ignored_resources.unwrap_or_default();
     let ignored_resource_groups = raw.ignored_resource_groups.unwrap_or_default();
     for (i, res) in ignored_resources.iter().enumerate() {
@@ -141,7 +140,6 @@ pub(super) fn balanced_args(
     path: &str,
     errs: &mut Vec<FieldError>,
 ) -> BalancedAllocationArgs {
-    let _ = (raw.api_version, raw.kind);
     let mut resources = raw.resources.unwrap_or_default();
     if resources.is_empty() {
         return BalancedAllocationArgs::default();
@@ -173,7 +171,6 @@ pub(super) fn spread_args(
     path: &str,
     errs: &mut Vec<FieldError>,
 ) -> PodTopologySpreadArgs {
-    let _ = (raw.api_version, raw.kind);
     let raw_constraints = raw.default_constraints.unwrap_or_default();
     let type_path = format!("{path}.defaultingType");
     let defaulting_type = match raw.defaulting_type.as_deref().unwrap_or("System") {
@@ -200,12 +197,6 @@ pub(super) fn spread_args(
     let list_path = format!("{path}.defaultConstraints");
     let mut constraints: Vec<DefaultConstraint> = Vec::new();
     for (i, rc) in raw_constraints.into_iter().enumerate() {
-        let _ = (
-            &rc.match_label_keys,
-            &rc.min_domains,
-            &rc.node_affinity_policy,
-            &rc.node_taints_policy,
-        );
         let p = format!("{list_path}[{i}]");
         let c = DefaultConstraint {
             max_skew: rc.max_skew.unwrap_or(0),

@@ -14,7 +14,9 @@ use crate::config::error::{FieldError, FieldValue};
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct RawFit {
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) api_version: Option<String>,
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) kind: Option<String>,
     pub(super) ignored_resources: Option<Vec<String>>,
     pub(super) ignored_resource_groups: Option<Vec<String>>,
@@ -39,7 +41,9 @@ pub(super) struct RawRatio {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct RawBalanced {
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) api_version: Option<String>,
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) kind: Option<String>,
     pub(super) resources: Option<Vec<ResourceSpec>>,
 }
@@ -47,7 +51,9 @@ pub(super) struct RawBalanced {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct RawSpread {
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) api_version: Option<String>,
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) kind: Option<String>,
     pub(super) defaulting_type: Option<String>,
     pub(super) default_constraints: Option<Vec<RawConstraint>>,
@@ -60,16 +66,22 @@ pub(super) struct RawConstraint {
     pub(super) topology_key: Option<String>,
     pub(super) when_unsatisfiable: Option<String>,
     pub(super) label_selector: Option<Value>,
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) match_label_keys: Option<Value>,
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) min_domains: Option<Value>,
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) node_affinity_policy: Option<Value>,
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) node_taints_policy: Option<Value>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct RawAffinity {
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) api_version: Option<String>,
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) kind: Option<String>,
     pub(super) hard_pod_affinity_weight: Option<i32>,
     pub(super) ignore_preferred_terms_of_existing_pods: Option<bool>,
@@ -78,7 +90,9 @@ pub(super) struct RawAffinity {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct RawPreemption {
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) api_version: Option<String>,
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) kind: Option<String>,
     pub(super) min_candidate_nodes_percentage: Option<i32>,
     pub(super) min_candidate_nodes_absolute: Option<i32>,
@@ -87,7 +101,9 @@ pub(super) struct RawPreemption {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct RawVolumeBinding {
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) api_version: Option<String>,
+    #[expect(dead_code, reason = "accepted as upstream does; not used")]
     pub(super) kind: Option<String>,
     pub(super) bind_timeout_seconds: Option<i64>,
 }
@@ -128,7 +144,6 @@ pub(crate) fn apply(
             into.pod_topology_spread = spread_args(raw, &args_path, errs);
         }),
         "InterPodAffinity" => decode::<RawAffinity>(value).map(|raw| {
-            let _ = (raw.api_version, raw.kind);
             let args = InterPodAffinityArgs {
                 hard_pod_affinity_weight: raw.hard_pod_affinity_weight.unwrap_or(1),
                 ignore_preferred_terms_of_existing_pods: raw
@@ -146,7 +161,6 @@ pub(crate) fn apply(
             into.inter_pod_affinity = args;
         }),
         "DefaultPreemption" => decode::<RawPreemption>(value).map(|raw| {
-            let _ = (raw.api_version, raw.kind);
             let args = DefaultPreemptionArgs {
                 min_candidate_nodes_percentage: raw.min_candidate_nodes_percentage.unwrap_or(10),
                 min_candidate_nodes_absolute: raw.min_candidate_nodes_absolute.unwrap_or(100),
@@ -155,7 +169,6 @@ pub(crate) fn apply(
             into.default_preemption = args;
         }),
         "VolumeBinding" => decode::<RawVolumeBinding>(value).map(|raw| {
-            let _ = (raw.api_version, raw.kind);
             let seconds = raw.bind_timeout_seconds.unwrap_or(600);
             if seconds < 0 {
                 let detail = "invalid BindTimeoutSeconds, should not be a negative value";
