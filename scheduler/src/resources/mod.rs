@@ -24,5 +24,6 @@ pub use quantity::{ExactQuantity, QuantityError};
 pub use resource::{Resource, ResourceAmounts, is_extended_resource_name, is_scalar_resource_name};
 pub use score::{
     FitScoring, MAX_NODE_SCORE, ResourceSpec, ScoringStrategy, UtilizationShapePoint,
-    balanced_allocation_score, default_resources, fit_score,
+    balanced_allocation_score, balanced_allocation_score_with, balanced_pod_requests,
+    default_resources, fit_pod_requests, fit_score, fit_score_with,
 };

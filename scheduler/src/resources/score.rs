@@ -248,12 +248,24 @@ fn requested_to_capacity_ratio(
     }
 }
 
+/// The pod's per-resource requests as NodeResourcesFit scores them (non-zero defaults), in
+/// the order of `scoring.resources`; compute once per pod (PreScore) and reuse per node.
+#[must_use]
+pub fn fit_pod_requests(pod: &Pod, scoring: &FitScoring) -> Vec<i64> {
+    pod_requests(pod, &scoring.resources, Counting::NonZero)
+}
+
 /// NodeResourcesFit's score of `node` for `pod`.
 #[must_use]
 pub fn fit_score(pod: &Pod, node: &NodeInfo, scoring: &FitScoring) -> i64 {
+    fit_score_with(&fit_pod_requests(pod, scoring), node, scoring)
+}
+
+/// NodeResourcesFit's score from requests computed by [`fit_pod_requests`].
+#[must_use]
+pub fn fit_score_with(requests: &[i64], node: &NodeInfo, scoring: &FitScoring) -> i64 {
     let resources = &scoring.resources;
-    let requests = pod_requests(pod, resources, Counting::NonZero);
-    let figures = node_figures(node, resources, &requests, Counting::NonZero);
+    let figures = node_figures(node, resources, requests, Counting::NonZero);
     match &scoring.strategy {
         ScoringStrategy::LeastAllocated => {
             weighted_integer_average(&figures, resources, least_requested_score)
@@ -288,6 +300,29 @@ fn balanced_score(figures: &[(i64, i64)]) -> i64 {
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
 }
 
+/// The pod's per-resource real requests for NodeResourcesBalancedAllocation (PreScore), or
+/// `None` when it requests none of them: upstream skips best-effort pods.
+#[must_use]
+pub fn balanced_pod_requests(pod: &Pod, resources: &[ResourceSpec]) -> Option<Vec<i64>> {
+    let requests = pod_requests(pod, resources, Counting::Requested);
+    requests.iter().any(|&r| r != 0).then_some(requests)
+}
+
+/// NodeResourcesBalancedAllocation's score from [`balanced_pod_requests`].
+#[must_use]
+pub fn balanced_allocation_score_with(
+    requests: &[i64],
+    node: &NodeInfo,
+    resources: &[ResourceSpec],
+) -> i64 {
+    balanced_score(&node_figures(
+        node,
+        resources,
+        requests,
+        Counting::Requested,
+    ))
+}
+
 /// NodeResourcesBalancedAllocation's score, or `None` when the plugin skips the pod because
 /// it requests none of the configured resources (a best-effort pod).
 #[must_use]
@@ -296,12 +331,8 @@ pub fn balanced_allocation_score(
     node: &NodeInfo,
     resources: &[ResourceSpec],
 ) -> Option<i64> {
-    let requests = pod_requests(pod, resources, Counting::Requested);
-    if requests.iter().all(|&r| r == 0) {
-        return None;
-    }
-    let figures = node_figures(node, resources, &requests, Counting::Requested);
-    Some(balanced_score(&figures))
+    let requests = balanced_pod_requests(pod, resources)?;
+    Some(balanced_allocation_score_with(&requests, node, resources))
 }
 
 #[cfg(test)]
