@@ -4,6 +4,7 @@
 //! (KubeSchedulerConfiguration profiles), `resources` (per-node requested/allocatable
 //! arithmetic and the NodeResourcesFit / BalancedAllocation rules).
 pub mod config;
+pub mod daemon;
 pub mod framework;
 pub mod plugins;
 pub mod queue;

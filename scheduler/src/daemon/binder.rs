@@ -1,0 +1,89 @@
+//! Writes to the API on behalf of the scheduling task: the binding, the events and the
+//! `PodScheduled` condition. Failures to report are logged, never fatal; a failed
+//! binding is returned so the pod can be forgotten and retried.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{Binding, ObjectReference, Pod};
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+
+use super::events::{self, Outcome};
+
+/// The API handles the scheduler writes with.
+#[derive(Clone)]
+pub(super) struct Binder {
+    client: kube::Client,
+    instance: String,
+}
+
+impl Binder {
+    /// A binder reporting events as `instance`.
+    pub(super) fn new(client: kube::Client, instance: String) -> Self {
+        Self { client, instance }
+    }
+
+    fn pods(&self, pod: &Pod) -> Api<Pod> {
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+        Api::namespaced(self.client.clone(), ns)
+    }
+
+    /// `POST pods/{name}/binding` to `node`, then the `Scheduled` event.
+    pub(super) async fn bind(&self, pod: Arc<Pod>, node: String) -> Result<(), kube::Error> {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let namespace = pod
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_owned());
+        let binding = Binding {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(namespace.clone()),
+                uid: pod.metadata.uid.clone(),
+                ..ObjectMeta::default()
+            },
+            target: ObjectReference {
+                api_version: Some("v1".to_owned()),
+                kind: Some("Node".to_owned()),
+                name: Some(node.clone()),
+                ..ObjectReference::default()
+            },
+        };
+        let _: serde_json::Value = self
+            .pods(&pod)
+            .create_subresource("binding", &name, &PostParams::default(), &binding)
+            .await?;
+        let note = events::scheduled_note(&namespace, &name, &node);
+        self.emit(&pod, Outcome::Scheduled, note).await;
+        Ok(())
+    }
+
+    /// The `FailedScheduling` event and, unless already identical, the condition.
+    pub(super) async fn report_unschedulable(&self, pod: Arc<Pod>, message: String) {
+        self.emit(&pod, Outcome::FailedScheduling, message.clone())
+            .await;
+        let Some(patch) = events::unschedulable_patch(&pod, &message, jiff::Timestamp::now())
+        else {
+            return;
+        };
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let result = self
+            .pods(&pod)
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(patch))
+            .await;
+        if let Err(error) = result {
+            tracing::warn!(pod = %name, %error, "cannot set the PodScheduled condition");
+        }
+    }
+
+    async fn emit(&self, pod: &Pod, outcome: Outcome, note: String) {
+        let event = events::event(pod, outcome, note, &self.instance, jiff::Timestamp::now());
+        let ns = event.metadata.namespace.clone().unwrap_or_default();
+        let api: Api<Event> = Api::namespaced(self.client.clone(), &ns);
+        if let Err(error) = api.create(&PostParams::default(), &event).await {
+            tracing::warn!(%error, "cannot record an event");
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! What the scheduler writes about a pod besides its binding: `events.k8s.io/v1` Events
+//! (`Scheduled`, `FailedScheduling`) and the `PodScheduled` condition. Pure builders; the
+//! binder sends them.
+
+use k8s_openapi::api::core::v1::{ObjectReference, Pod, PodCondition};
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+
+/// `reportingController` of every event, as upstream's default profile reports.
+pub const REPORTING_CONTROLLER: &str = "default-scheduler";
+
+/// The kind of event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The pod was bound (`Normal`, reason `Scheduled`, action `Binding`).
+    Scheduled,
+    /// The pod fits no node (`Warning`, reason `FailedScheduling`, action `Scheduling`).
+    FailedScheduling,
+}
+
+/// The note of a successful binding.
+pub fn scheduled_note(namespace: &str, name: &str, node: &str) -> String {
+    format!("Successfully assigned {namespace}/{name} to {node}")
+}
+
+/// An event about `pod`, reported by `instance` at `now`.
+pub fn event(
+    pod: &Pod,
+    outcome: Outcome,
+    note: String,
+    instance: &str,
+    now: jiff::Timestamp,
+) -> Event {
+    let (reason, action, type_) = match outcome {
+        Outcome::Scheduled => ("Scheduled", "Binding", "Normal"),
+        Outcome::FailedScheduling => ("FailedScheduling", "Scheduling", "Warning"),
+    };
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let namespace = pod
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_owned());
+    Event {
+        metadata: ObjectMeta {
+            // Upstream names events `<object>.<hex nanoseconds>`.
+            name: Some(format!("{name}.{:x}", now.as_nanosecond())),
+            namespace: Some(namespace.clone()),
+            ..ObjectMeta::default()
+        },
+        event_time: Some(MicroTime(now)),
+        action: Some(action.to_owned()),
+        reason: Some(reason.to_owned()),
+        type_: Some(type_.to_owned()),
+        note: Some(note),
+        reporting_controller: Some(REPORTING_CONTROLLER.to_owned()),
+        reporting_instance: Some(instance.to_owned()),
+        regarding: Some(ObjectReference {
+            api_version: Some("v1".to_owned()),
+            kind: Some("Pod".to_owned()),
+            name: Some(name),
+            namespace: Some(namespace),
+            uid: pod.metadata.uid.clone(),
+            resource_version: pod.metadata.resource_version.clone(),
+            ..ObjectReference::default()
+        }),
+        ..Event::default()
+    }
+}
+
+/// The merge patch that sets `PodScheduled=False` (reason `Unschedulable`, `message`),
+/// or `None` when the pod already carries exactly that condition.
+pub fn unschedulable_patch(
+    pod: &Pod,
+    message: &str,
+    now: jiff::Timestamp,
+) -> Option<serde_json::Value> {
+    let conditions = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
+    let same = conditions.iter().any(|c| {
+        c.type_ == "PodScheduled"
+            && c.status == "False"
+            && c.reason.as_deref() == Some("Unschedulable")
+            && c.message.as_deref() == Some(message)
+    });
+    if same {
+        return None;
+    }
+    let mut merged: Vec<PodCondition> = conditions
+        .into_iter()
+        .filter(|c| c.type_ != "PodScheduled")
+        .collect();
+    merged.push(PodCondition {
+        type_: "PodScheduled".to_owned(),
+        status: "False".to_owned(),
+        reason: Some("Unschedulable".to_owned()),
+        message: Some(message.to_owned()),
+        last_transition_time: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now)),
+        ..PodCondition::default()
+    });
+    // A merge patch replaces the whole list, so every other condition is carried over.
+    Some(serde_json::json!({ "status": { "conditions": merged } }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::PodStatus;
+
+    fn pod() -> Pod {
+        let mut p = Pod::default();
+        p.metadata.name = Some("web".into());
+        p.metadata.namespace = Some("prod".into());
+        p.metadata.uid = Some("u1".into());
+        p
+    }
+
+    #[test]
+    fn events_as_upstream() {
+        let now = jiff::Timestamp::from_second(100).unwrap();
+        let cases = [
+            (Outcome::Scheduled, "Scheduled", "Binding", "Normal"),
+            (
+                Outcome::FailedScheduling,
+                "FailedScheduling",
+                "Scheduling",
+                "Warning",
+            ),
+        ];
+        for (outcome, reason, action, type_) in cases {
+            let e = event(&pod(), outcome, "n".into(), "me", now);
+            assert_eq!(e.reason.as_deref(), Some(reason));
+            assert_eq!(e.action.as_deref(), Some(action));
+            assert_eq!(e.type_.as_deref(), Some(type_));
+            assert_eq!(e.reporting_controller.as_deref(), Some("default-scheduler"));
+            assert_eq!(e.metadata.namespace.as_deref(), Some("prod"));
+            let r = e.regarding.unwrap();
+            assert_eq!(
+                (r.kind.as_deref(), r.uid.as_deref()),
+                (Some("Pod"), Some("u1"))
+            );
+        }
+        assert_eq!(
+            scheduled_note("prod", "web", "n1"),
+            "Successfully assigned prod/web to n1"
+        );
+    }
+
+    #[test]
+    fn condition_patched_only_when_different() {
+        let now = jiff::Timestamp::from_second(100).unwrap();
+        let mut p = pod();
+        let patch = unschedulable_patch(&p, "0/1 nodes are available:", now).unwrap();
+        let conds = &patch["status"]["conditions"];
+        assert_eq!(conds[0]["type"], "PodScheduled");
+        assert_eq!(conds[0]["reason"], "Unschedulable");
+        let parsed: Vec<PodCondition> = serde_json::from_value(conds.clone()).unwrap();
+        p.status = Some(PodStatus {
+            conditions: Some(parsed),
+            ..Default::default()
+        });
+        assert!(unschedulable_patch(&p, "0/1 nodes are available:", now).is_none());
+        assert!(unschedulable_patch(&p, "0/2 nodes are available:", now).is_some());
+    }
+}

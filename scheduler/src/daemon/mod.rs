@@ -1,0 +1,132 @@
+//! The scheduler daemon: watchers feed one channel; a single scheduling task owns the
+//! queue and the cluster cache, applies updates between cycles, schedules, assumes and
+//! hands bindings to background tasks whose results come back on the same channel.
+//! Optional leader election gates the whole loop.
+//!
+//! Architecture invariant: the daemon talks to the cluster only through the API.
+
+mod binder;
+pub mod cache;
+pub mod events;
+pub mod leader;
+mod scheduling;
+mod shim;
+mod watch;
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch as signal};
+
+pub use scheduling::rejectors;
+pub use shim::{Algorithm, Scheduled, Snapshot};
+pub use watch::Update;
+
+use crate::config::SchedulerConfig;
+
+/// How often backing-off pods whose backoff ended move to the active queue.
+pub const BACKOFF_FLUSH_PERIOD: Duration = Duration::from_secs(1);
+/// How often pods left too long in the unschedulable set are retried.
+pub const LEFTOVER_FLUSH_PERIOD: Duration = Duration::from_secs(30);
+
+/// Everything the daemon needs besides the client.
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    /// The scheduler configuration (profiles, backoff, leader election).
+    pub scheduler: SchedulerConfig,
+    /// This instance's name in leases and events (`hostname_unique`).
+    pub identity: String,
+    /// How long a shutdown waits for bindings in flight.
+    pub drain_timeout: Duration,
+}
+
+/// Why the daemon stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The lease could not be renewed in time; another instance may be leading.
+    #[error("leaderelection lost")]
+    LeaseLost,
+    /// The configuration has no profile to schedule with.
+    #[error("no scheduling profile configured")]
+    NoProfiles,
+}
+
+/// What the scheduling task receives.
+#[derive(Debug)]
+pub enum Message {
+    /// A change seen by a watcher.
+    Cluster(Update),
+    /// A binding finished.
+    Bound {
+        /// The pod's `namespace/name`.
+        key: String,
+        /// The API error, if the binding failed; whether the pod is gone (404).
+        result: Result<(), BindFailure>,
+    },
+}
+
+/// A failed binding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindFailure {
+    /// The error text.
+    pub message: String,
+    /// The pod no longer exists.
+    pub not_found: bool,
+}
+
+/// Runs the scheduler until `stop` becomes `true`, then drains: no more pops, bindings
+/// in flight get `drain_timeout` to finish. With leader election on, waits to lead
+/// first and fails with [`DaemonError::LeaseLost`] if leadership is lost.
+pub async fn run(
+    client: kube::Client,
+    config: DaemonConfig,
+    mut stop: signal::Receiver<bool>,
+) -> Result<(), DaemonError> {
+    if config.scheduler.profiles.is_empty() {
+        return Err(DaemonError::NoProfiles);
+    }
+    let (leading_tx, mut leading) = signal::channel(!config.scheduler.leader_election.leader_elect);
+    let elector = config.scheduler.leader_election.leader_elect.then(|| {
+        tokio::spawn(leader::run(
+            client.clone(),
+            config.scheduler.leader_election.clone(),
+            config.identity.clone(),
+            leading_tx,
+            stop.clone(),
+        ))
+    });
+    let result = lead(client, &config, &mut stop, &mut leading).await;
+    if let Some(task) = elector {
+        // `stop` is set (or the lease is lost): the elector releases and ends.
+        if tokio::time::timeout(config.drain_timeout, task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("leader election did not stop in time");
+        }
+    }
+    result
+}
+
+/// Waits for leadership, then schedules until stopped.
+async fn lead(
+    client: kube::Client,
+    config: &DaemonConfig,
+    stop: &mut signal::Receiver<bool>,
+    leading: &mut signal::Receiver<bool>,
+) -> Result<(), DaemonError> {
+    tokio::select! {
+        r = leading.wait_for(|l| *l) => if r.is_err() { return Err(DaemonError::LeaseLost) },
+        _ = stop.wait_for(|s| *s) => return Ok(()),
+    }
+    tracing::info!(identity = %config.identity, "scheduling");
+    let (tx, rx) = mpsc::channel(1024);
+    let watchers = watch::spawn(&client, &tx);
+    let binder = binder::Binder::new(client, config.identity.clone());
+    let mut task = scheduling::Scheduling::new(&config.scheduler, binder, tx);
+    let result = task.run(rx, stop, leading).await;
+    for w in &watchers {
+        w.abort();
+    }
+    task.drain(config.drain_timeout).await;
+    result
+}

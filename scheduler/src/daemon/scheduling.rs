@@ -1,0 +1,345 @@
+//! The single scheduling task: applies watcher updates and binding results to the queue
+//! and the cache between cycles, runs the cycles, and flushes the queue on timers.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Pod;
+use tokio::sync::{mpsc, watch as signal};
+use tokio::task::JoinSet;
+
+use super::binder::Binder;
+use super::cache::{ClusterCache, PodRoute, route};
+use super::{
+    Algorithm, BACKOFF_FLUSH_PERIOD, BindFailure, DaemonError, LEFTOVER_FLUSH_PERIOD, Message,
+    Update,
+};
+use crate::config::SchedulerConfig;
+use crate::framework::fit_error::FitError;
+use crate::queue::{ClusterEvent, Failure, QueueConfig, QueuedPod, SchedulingQueue, pod_key};
+use crate::snapshot::PodInfo;
+
+/// The plugins a [`FitError`]'s reasons come from, for the queue's requeue rules (the
+/// reasons are the in-tree plugins' fixed texts). Unknown reasons name no plugin, which
+/// lets any cluster event retry the pod.
+pub fn rejectors(error: &FitError) -> BTreeSet<String> {
+    const TABLE: &[(&str, &str)] = &[
+        ("Insufficient ", "NodeResourcesFit"),
+        ("Too many pods", "NodeResourcesFit"),
+        ("untolerated taint", "TaintToleration"),
+        ("node affinity/selector", "NodeAffinity"),
+        ("were unschedulable", "NodeUnschedulable"),
+        ("requested node name", "NodeName"),
+        ("free ports", "NodePorts"),
+        ("pod affinity", "InterPodAffinity"),
+        ("anti-affinity", "InterPodAffinity"),
+        ("topology spread", "PodTopologySpread"),
+    ];
+    let mut out = BTreeSet::new();
+    let texts = error
+        .reasons
+        .keys()
+        .map(String::as_str)
+        .chain(Some(error.pre_filter_msg.as_str()).filter(|m| !m.is_empty()));
+    for reason in texts {
+        for (needle, plugin) in TABLE {
+            if reason.contains(needle) {
+                out.insert((*plugin).to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// The scheduling task's state.
+pub(super) struct Scheduling {
+    queue: SchedulingQueue,
+    cache: ClusterCache,
+    algorithms: HashMap<String, Algorithm>,
+    binder: Binder,
+    tx: mpsc::Sender<Message>,
+    tasks: JoinSet<()>,
+}
+
+impl Scheduling {
+    pub(super) fn new(config: &SchedulerConfig, binder: Binder, tx: mpsc::Sender<Message>) -> Self {
+        let queue_config = QueueConfig::default()
+            .with_initial_backoff(config.pod_initial_backoff)
+            .with_max_backoff(config.pod_max_backoff);
+        let algorithms = config
+            .profiles
+            .iter()
+            .map(|p| (p.scheduler_name.clone(), Algorithm::new(p, config)))
+            .collect();
+        Self {
+            queue: SchedulingQueue::new(queue_config),
+            cache: ClusterCache::new(),
+            algorithms,
+            binder,
+            tx,
+            tasks: JoinSet::new(),
+        }
+    }
+
+    /// Runs until `stop`, the channel closes, or leadership is lost.
+    pub(super) async fn run(
+        &mut self,
+        mut rx: mpsc::Receiver<Message>,
+        stop: &mut signal::Receiver<bool>,
+        leading: &mut signal::Receiver<bool>,
+    ) -> Result<(), DaemonError> {
+        let start = Instant::now();
+        let mut next_backoff = start + BACKOFF_FLUSH_PERIOD;
+        let mut next_leftover = start + LEFTOVER_FLUSH_PERIOD;
+        loop {
+            if *stop.borrow() {
+                return Ok(());
+            }
+            if !*leading.borrow() {
+                return Err(DaemonError::LeaseLost);
+            }
+            while self.tasks.try_join_next().is_some() {}
+            while let Ok(message) = rx.try_recv() {
+                self.handle(message, Instant::now());
+            }
+            let now = Instant::now();
+            if now >= next_backoff {
+                self.queue.flush_backoff(now);
+                next_backoff = now + BACKOFF_FLUSH_PERIOD;
+            }
+            if now >= next_leftover {
+                self.queue.flush_unschedulable_leftover(now);
+                next_leftover = now + LEFTOVER_FLUSH_PERIOD;
+            }
+            if let Some(popped) = self.queue.pop(now) {
+                self.schedule_one(popped, now);
+                continue;
+            }
+            let wake = tokio::time::Instant::from_std(next_backoff.min(next_leftover));
+            tokio::select! {
+                message = rx.recv() => match message {
+                    Some(m) => self.handle(m, Instant::now()),
+                    None => return Ok(()),
+                },
+                () = tokio::time::sleep_until(wake) => {}
+                _ = stop.changed() => {}
+                _ = leading.changed() => {}
+            }
+        }
+    }
+
+    /// Lets bindings and reports in flight finish, for at most `timeout`.
+    pub(super) async fn drain(&mut self, timeout: Duration) {
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(timeout, all).await.is_err() {
+            tracing::warn!(
+                left = self.tasks.len(),
+                "bindings still in flight at shutdown"
+            );
+            self.tasks.abort_all();
+        }
+    }
+
+    fn moved(&mut self, event: ClusterEvent, now: Instant) {
+        self.queue.move_all_on_event(event, now);
+    }
+
+    fn handle(&mut self, message: Message, now: Instant) {
+        match message {
+            Message::Cluster(update) => self.apply(update, now),
+            Message::Bound {
+                key,
+                result: Ok(()),
+            } => {
+                self.queue.done(&key);
+            }
+            Message::Bound {
+                key,
+                result: Err(failure),
+            } => self.bind_failed(&key, &failure, now),
+        }
+    }
+
+    fn bind_failed(&mut self, key: &str, failure: &BindFailure, now: Instant) {
+        tracing::warn!(pod = key, error = %failure.message, "binding failed");
+        if self.cache.forget(key) {
+            self.moved(ClusterEvent::AssignedPodDelete, now);
+        }
+        if failure.not_found {
+            self.queue.delete(key);
+        } else {
+            self.queue.requeue_failed(key, Failure::Error, now);
+        }
+    }
+
+    fn apply(&mut self, update: Update, now: Instant) {
+        let events = match update {
+            Update::Node(node) => self.cache.apply_node(node),
+            Update::NodeDeleted(name) => self.cache.delete_node(&name).into_iter().collect(),
+            Update::NodesListed(nodes) => self.cache.relist_nodes(nodes),
+            Update::Pod(pod) => self.apply_pod(pod, now).into_iter().collect(),
+            Update::PodDeleted(pod) => self.delete_pod(&pod).into_iter().collect(),
+            Update::PodsListed(pods) => self.relist_pods(pods, now),
+            Update::Namespace(ns) => {
+                let name = ns.metadata.name.clone().unwrap_or_default();
+                self.cache
+                    .apply_namespace(name, ns.metadata.labels.clone().unwrap_or_default());
+                Vec::new()
+            }
+            Update::NamespaceDeleted(name) => {
+                self.cache.delete_namespace(&name);
+                Vec::new()
+            }
+            Update::NamespacesListed(all) => {
+                self.cache.clear_namespaces();
+                for ns in all {
+                    let name = ns.metadata.name.clone().unwrap_or_default();
+                    self.cache
+                        .apply_namespace(name, ns.metadata.labels.clone().unwrap_or_default());
+                }
+                Vec::new()
+            }
+        };
+        for event in events {
+            self.moved(event, now);
+        }
+    }
+
+    fn apply_pod(&mut self, pod: Arc<Pod>, now: Instant) -> Option<ClusterEvent> {
+        let Ok(key) = pod_key(&pod) else {
+            return None;
+        };
+        match route(&pod, |name| self.algorithms.contains_key(name)) {
+            PodRoute::Assigned(node) => {
+                self.queue.delete(&key);
+                Some(
+                    self.cache
+                        .add_assigned(Arc::new(PodInfo::new(pod)), &node, false),
+                )
+            }
+            // Our own earlier, pre-binding version of a pod we already placed.
+            PodRoute::Pending if self.cache.is_assumed(&key) => None,
+            PodRoute::Pending => {
+                let freed = self
+                    .cache
+                    .remove_pod(&key)
+                    .map(|_| ClusterEvent::AssignedPodDelete);
+                if let Err(error) = self.queue.add(pod, now) {
+                    tracing::warn!(%error, "pod not queued");
+                }
+                freed
+            }
+            PodRoute::Ignore => self.delete_pod(&pod),
+        }
+    }
+
+    fn delete_pod(&mut self, pod: &Pod) -> Option<ClusterEvent> {
+        let key = pod_key(pod).ok()?;
+        self.queue.delete(&key);
+        self.cache
+            .remove_pod(&key)
+            .map(|_| ClusterEvent::AssignedPodDelete)
+    }
+
+    fn relist_pods(&mut self, pods: Vec<Arc<Pod>>, now: Instant) -> Vec<ClusterEvent> {
+        let keys: BTreeSet<String> = pods.iter().filter_map(|p| pod_key(p).ok()).collect();
+        let gone: Vec<String> = self
+            .cache
+            .pod_keys()
+            .filter(|k| !keys.contains(*k))
+            .cloned()
+            .collect();
+        let mut events = Vec::new();
+        for key in gone {
+            self.queue.delete(&key);
+            if self.cache.remove_pod(&key).is_some() {
+                events.push(ClusterEvent::AssignedPodDelete);
+            }
+        }
+        events.extend(pods.into_iter().filter_map(|p| self.apply_pod(p, now)));
+        events
+    }
+
+    fn schedule_one(&mut self, popped: QueuedPod, now: Instant) {
+        let pod = Arc::clone(&popped.pod);
+        let name = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.scheduler_name.as_deref())
+            .unwrap_or(crate::config::DEFAULT_SCHEDULER_NAME);
+        let Some(algorithm) = self.algorithms.get_mut(name) else {
+            self.queue.done(&popped.key);
+            return;
+        };
+        let info = PodInfo::new(Arc::clone(&pod));
+        match algorithm.schedule(&info, self.cache.snapshot()) {
+            Ok(scheduled) => {
+                tracing::debug!(pod = %popped.key, node = %scheduled.node, "scheduled");
+                let mut assumed = (*pod).clone();
+                if let Some(spec) = assumed.spec.as_mut() {
+                    spec.node_name = Some(scheduled.node.clone());
+                }
+                let assumed = Arc::new(PodInfo::new(Arc::new(assumed)));
+                self.cache.add_assigned(assumed, &scheduled.node, true);
+                let (binder, tx, key) = (self.binder.clone(), self.tx.clone(), popped.key);
+                self.tasks.spawn(async move {
+                    let result = binder
+                        .bind(pod, scheduled.node)
+                        .await
+                        .map_err(|e| BindFailure {
+                            not_found: matches!(&e, kube::Error::Api(s) if s.code == 404),
+                            message: e.to_string(),
+                        });
+                    // The task may have stopped during a drain; nothing is left to update.
+                    let _ = tx.send(Message::Bound { key, result }).await;
+                });
+            }
+            Err(fit) => {
+                let message = fit.to_string();
+                tracing::debug!(pod = %popped.key, %message, "unschedulable");
+                self.queue.requeue_failed(
+                    &popped.key,
+                    Failure::Unschedulable(rejectors(&fit)),
+                    now,
+                );
+                let binder = self.binder.clone();
+                self.tasks
+                    .spawn(async move { binder.report_unschedulable(pod, message).await });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejectors_from_reasons() {
+        let cases: &[(&[&str], &[&str])] = &[
+            (
+                &["Insufficient cpu", "Too many pods"],
+                &["NodeResourcesFit"],
+            ),
+            (
+                &["node(s) had untolerated taint {a: b}"],
+                &["TaintToleration"],
+            ),
+            (
+                &[
+                    "node(s) didn't match Pod's node affinity/selector",
+                    "node(s) were unschedulable",
+                ],
+                &["NodeAffinity", "NodeUnschedulable"],
+            ),
+            (&["something new"], &[]),
+        ];
+        for (reasons, want) in cases {
+            let mut e = FitError::new(3);
+            e.add_node(reasons.iter().copied());
+            let got: Vec<String> = rejectors(&e).into_iter().collect();
+            assert_eq!(got, *want, "{reasons:?}");
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The watchers: Nodes, Pods and Namespaces through `kube::runtime::watcher`, each
+//! turned into [`Update`]s on the scheduling task's one channel. A (re)list arrives as
+//! one `…Listed` update holding every object, so the cache can drop what vanished.
+
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use kube::api::Api;
+use kube::runtime::WatchStreamExt as _;
+use kube::runtime::watcher::{self, Event};
+use tokio::sync::mpsc;
+
+use super::Message;
+
+/// A change seen by a watcher.
+#[derive(Debug)]
+pub enum Update {
+    /// A node was added or changed.
+    Node(Arc<Node>),
+    /// A node was deleted.
+    NodeDeleted(String),
+    /// Every node, after a (re)list.
+    NodesListed(Vec<Arc<Node>>),
+    /// A pod was added or changed.
+    Pod(Arc<Pod>),
+    /// A pod was deleted.
+    PodDeleted(Arc<Pod>),
+    /// Every pod, after a (re)list.
+    PodsListed(Vec<Arc<Pod>>),
+    /// A namespace was added or changed.
+    Namespace(Arc<Namespace>),
+    /// A namespace was deleted.
+    NamespaceDeleted(String),
+    /// Every namespace, after a (re)list.
+    NamespacesListed(Vec<Arc<Namespace>>),
+}
+
+/// Spawns the three watchers; they end when the channel closes.
+pub(super) fn spawn(
+    client: &kube::Client,
+    tx: &mpsc::Sender<Message>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![
+        tokio::spawn(pump(
+            Api::<Node>::all(client.clone()),
+            tx.clone(),
+            |e| match e {
+                Listing::Apply(n) => Update::Node(n),
+                Listing::Delete(n) => {
+                    Update::NodeDeleted(n.metadata.name.clone().unwrap_or_default())
+                }
+                Listing::All(all) => Update::NodesListed(all),
+            },
+        )),
+        tokio::spawn(pump(
+            Api::<Pod>::all(client.clone()),
+            tx.clone(),
+            |e| match e {
+                Listing::Apply(p) => Update::Pod(p),
+                Listing::Delete(p) => Update::PodDeleted(p),
+                Listing::All(all) => Update::PodsListed(all),
+            },
+        )),
+        tokio::spawn(pump(
+            Api::<Namespace>::all(client.clone()),
+            tx.clone(),
+            |e| match e {
+                Listing::Apply(n) => Update::Namespace(n),
+                Listing::Delete(n) => {
+                    Update::NamespaceDeleted(n.metadata.name.clone().unwrap_or_default())
+                }
+                Listing::All(all) => Update::NamespacesListed(all),
+            },
+        )),
+    ]
+}
+
+/// A watcher event with `Init…` folded into one list.
+enum Listing<K> {
+    Apply(Arc<K>),
+    Delete(Arc<K>),
+    All(Vec<Arc<K>>),
+}
+
+async fn pump<K>(api: Api<K>, tx: mpsc::Sender<Message>, map: impl Fn(Listing<K>) -> Update)
+where
+    K: kube::Resource
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let mut stream = watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .boxed();
+    let mut buffer: Vec<Arc<K>> = Vec::new();
+    while let Some(event) = stream.next().await {
+        let listing = match event {
+            Ok(Event::Apply(o)) => Listing::Apply(Arc::new(o)),
+            Ok(Event::Delete(o)) => Listing::Delete(Arc::new(o)),
+            Ok(Event::Init) => {
+                buffer.clear();
+                continue;
+            }
+            Ok(Event::InitApply(o)) => {
+                buffer.push(Arc::new(o));
+                continue;
+            }
+            Ok(Event::InitDone) => Listing::All(std::mem::take(&mut buffer)),
+            Err(error) => {
+                tracing::warn!(%error, "watch failed; retrying");
+                continue;
+            }
+        };
+        if tx.send(Message::Cluster(map(listing))).await.is_err() {
+            return;
+        }
+    }
+}
