@@ -4,6 +4,7 @@
 
 mod apiserver;
 mod logging;
+mod scheduler;
 
 use std::process::ExitCode;
 
@@ -34,7 +35,7 @@ enum Command {
     /// Serve the Kubernetes API over a storage backend.
     Apiserver(apiserver::Args),
     /// Bind pending pods to nodes.
-    Scheduler(Pending),
+    Scheduler(scheduler::Args),
     /// Run the controllers that reconcile toward desired state.
     Controllers(Pending),
     /// Run the pods bound to one node.
@@ -86,6 +87,16 @@ fn main() -> ExitCode {
             }
         };
         return run_async("apiserver", apiserver::run(config));
+    }
+    if let Command::Scheduler(args) = cli.command {
+        let config = match args.config() {
+            Ok(c) => c,
+            Err(err) => {
+                eprintln!("keelson scheduler: {err:#}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        };
+        return run_async("scheduler", scheduler::run(args, config));
     }
     let (name, issue) = cli.command.name_and_issue();
     tracing::debug!(command = name, "refusing a component that is not built yet");

@@ -48,6 +48,32 @@ pub enum DaemonError {
     /// The configuration has no profile to schedule with.
     #[error("no scheduling profile configured")]
     NoProfiles,
+    /// The kubeconfig file cannot be read or used.
+    #[error("kubeconfig {path}")]
+    Kubeconfig {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    /// No client could be built from the kubeconfig.
+    #[error("building the API client")]
+    Client(#[source] kube::Error),
+}
+
+/// An API client from a kubeconfig file (its current context).
+pub async fn client_from_kubeconfig(path: &std::path::Path) -> Result<kube::Client, DaemonError> {
+    let kubeconfig_error = |source| DaemonError::Kubeconfig {
+        path: path.display().to_string(),
+        source,
+    };
+    let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(kubeconfig_error)?;
+    let options = kube::config::KubeConfigOptions::default();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(kubeconfig_error)?;
+    kube::Client::try_from(config).map_err(DaemonError::Client)
 }
 
 /// What the scheduling task receives.
