@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 
-use super::Snapshot;
+use crate::framework::Snapshot;
 use crate::queue::{ClusterEvent, NodeAspect};
 use crate::selector::Labels;
 use crate::snapshot::{NodeInfo, PodInfo};
@@ -117,8 +117,7 @@ impl ClusterCache {
         let name = node.metadata.name.clone().unwrap_or_default();
         if let Some(info) = self.node_mut(&name) {
             let changes = node_changes(&info.node, &node);
-            info.labels = node.metadata.labels.clone().unwrap_or_default();
-            info.node = node;
+            info.set_node(node);
             return changes.into_iter().map(ClusterEvent::NodeUpdate).collect();
         }
         let mut info = NodeInfo::new(node);

@@ -10,7 +10,6 @@ pub mod cache;
 pub mod events;
 pub mod leader;
 mod scheduling;
-mod shim;
 mod watch;
 
 use std::time::Duration;
@@ -18,7 +17,6 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch as signal};
 
 pub use scheduling::rejectors;
-pub use shim::{Algorithm, Scheduled, Snapshot};
 pub use watch::Update;
 
 use crate::config::SchedulerConfig;

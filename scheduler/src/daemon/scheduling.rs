@@ -12,10 +12,10 @@ use tokio::task::JoinSet;
 use super::binder::Binder;
 use super::cache::{ClusterCache, PodRoute, route};
 use super::{
-    Algorithm, BACKOFF_FLUSH_PERIOD, BindFailure, DaemonError, LEFTOVER_FLUSH_PERIOD, Message,
-    Update,
+    BACKOFF_FLUSH_PERIOD, BindFailure, DaemonError, LEFTOVER_FLUSH_PERIOD, Message, Update,
 };
 use crate::config::SchedulerConfig;
+use crate::framework::Algorithm;
 use crate::framework::fit_error::FitError;
 use crate::queue::{ClusterEvent, Failure, QueueConfig, QueuedPod, SchedulingQueue, pod_key};
 use crate::snapshot::PodInfo;
