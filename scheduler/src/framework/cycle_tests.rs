@@ -297,3 +297,24 @@ fn disabled_plugins_do_not_run() {
         );
     }
 }
+
+#[test]
+fn sampling_counts_rejected_nodes_and_wraps_around() {
+    // n000..n049 are too small for the pod; the other 150 fit.
+    let nodes: Vec<NodeInfo> = (0..200)
+        .map(|i| plain(&format!("n{i:03}"), if i < 50 { "100m" } else { "4" }))
+        .collect();
+    let snap = snapshot(nodes);
+    let p = pod("p", "1", json!({}), json!({}));
+    let mut alg = algorithm(50);
+    // First cycle: 50 rejected, then 100 feasible (n050..n149). Second: from n150 to the
+    // end (50 feasible), around through the 50 small nodes, then n050..n099. Third: from
+    // n100, 100 feasible in a row.
+    let cycles: Vec<(usize, usize)> = (0..3)
+        .map(|_| {
+            let s = alg.schedule(&p, &snap).unwrap();
+            (s.evaluated, s.feasible)
+        })
+        .collect();
+    assert_eq!(cycles, [(150, 100), (150, 100), (100, 100)]);
+}

@@ -71,3 +71,63 @@ impl NodeInfo {
         self.labels.get(key).map(String::as_str)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use k8s_openapi::api::core::v1::Pod;
+    use serde_json::json;
+
+    use super::*;
+
+    fn node(cpu: &str, zone: &str) -> Arc<Node> {
+        Arc::new(
+            serde_json::from_value(json!({"metadata": {"name": "n", "labels": {"zone": zone}},
+                "status": {"allocatable": {"cpu": cpu, "memory": "8Gi", "pods": "110"}}}))
+            .unwrap(),
+        )
+    }
+
+    /// A pod with a cpu request and one host port.
+    fn pod(name: &str, cpu: &str, host_port: i32) -> Arc<PodInfo> {
+        let p: Pod = serde_json::from_value(json!({"metadata": {"name": name, "namespace": "d"},
+            "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": cpu}},
+                "ports": [{"containerPort": 80, "hostPort": host_port}]}]}}))
+        .unwrap();
+        Arc::new(PodInfo::new(Arc::new(p)))
+    }
+
+    #[test]
+    fn resources_follow_the_pod_list() {
+        let mut info = NodeInfo::new(node("4", "a"));
+        // (pods, requested milli-cpu) after each step.
+        info.add_pod(pod("a", "1", 80));
+        info.add_pod(pod("b", "500m", 81));
+        let after_adds = (info.pods.len(), info.resources.requested.milli_cpu);
+        info.add_pod(pod("a", "2", 80));
+        let after_replace = (info.pods.len(), info.resources.requested.milli_cpu);
+        let removed = info.remove_pod("d/b");
+        let missing = info.remove_pod("d/b");
+        let after_remove = (info.pods.len(), info.resources.requested.milli_cpu);
+        assert_eq!(after_adds, (2, 1500));
+        assert_eq!(after_replace, (2, 2500));
+        assert!(removed && !missing);
+        assert_eq!(after_remove, (1, 2000));
+        assert_eq!(info.resources.pod_count(), 1);
+        assert_eq!(info.resources.used_ports.len(), 1);
+        assert!(info.remove_pod("d/a"));
+        assert!(info.resources.used_ports.is_empty());
+        assert_eq!(info.resources.requested.milli_cpu, 0);
+    }
+
+    #[test]
+    fn set_node_keeps_pods_and_takes_the_new_node() {
+        let mut info = NodeInfo::new(node("4", "a"));
+        info.add_pod(pod("a", "1", 80));
+        info.set_node(node("8", "b"));
+        assert_eq!(info.topology_value("zone"), Some("b"));
+        assert_eq!(info.resources.allocatable.milli_cpu, 8000);
+        assert_eq!(info.resources.requested.milli_cpu, 1000);
+        assert_eq!(info.pods.len(), 1);
+    }
+}
