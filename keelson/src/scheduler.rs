@@ -28,6 +28,9 @@ pub(crate) struct Args {
 impl Args {
     /// The scheduler configuration, or a usage error.
     pub(crate) fn config(&self) -> anyhow::Result<SchedulerConfig> {
+        if !self.kubeconfig.is_file() {
+            anyhow::bail!("--kubeconfig {}: no such file", self.kubeconfig.display());
+        }
         let mut config = match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
