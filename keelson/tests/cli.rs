@@ -14,7 +14,7 @@ fn keelson(args: &[&str]) -> Output {
 
 #[test]
 fn components_not_built_yet_exit_64_saying_so() {
-    for component in ["up", "scheduler", "controllers", "kubelet", "proxy"] {
+    for component in ["up", "controllers", "kubelet", "proxy"] {
         let out = keelson(&[component, "--some-flag", "x"]);
         assert_eq!(out.status.code(), Some(64), "keelson {component}");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -23,6 +23,39 @@ fn components_not_built_yet_exit_64_saying_so() {
             "{stderr}"
         );
     }
+}
+
+#[test]
+fn scheduler_usage_errors_exit_64_naming_the_problem() {
+    let out = keelson(&["scheduler", "--some-flag", "x"]);
+    assert_eq!(out.status.code(), Some(64));
+    let out = keelson(&["scheduler", "--kubeconfig", "/nonexistent/kubeconfig"]);
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/kubeconfig"), "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, "apiVersion: v1\nkind: Config\n").unwrap();
+    let config = dir.path().join("sched.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nparallelism: 0\n",
+    )
+    .unwrap();
+    let out = keelson(&[
+        "scheduler",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sched.yaml") && stderr.contains("parallelism"),
+        "{stderr}"
+    );
 }
 
 #[test]
