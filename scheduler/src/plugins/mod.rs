@@ -10,6 +10,7 @@ pub mod node_ports;
 pub mod node_resources;
 pub mod node_unschedulable;
 pub mod pod_topology_spread;
+pub mod pod_topology_spread_score;
 pub mod taint_toleration;
 
 use k8s_openapi::api::core::v1::Node;

@@ -14,6 +14,7 @@ use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
 use super::{Status, node_affinity, taint_toleration};
+use crate::config::DefaultConstraint;
 use crate::selector::label_selector_matches;
 use crate::snapshot::{NodeInfo, PodInfo};
 
@@ -23,15 +24,15 @@ pub const NOT_MATCH: &str = "node(s) didn't match pod topology spread constraint
 pub const MISSING_LABEL: &str =
     "node(s) didn't match pod topology spread constraints (missing required label)";
 
-/// One hard constraint, ready to count with.
+/// One spread constraint, ready to count with.
 #[derive(Debug, Clone)]
-struct Constraint {
-    max_skew: i64,
-    topology_key: String,
-    selector: LabelSelector,
-    min_domains: usize,
-    honor_affinity: bool,
-    honor_taints: bool,
+pub(super) struct Constraint {
+    pub(super) max_skew: i64,
+    pub(super) topology_key: String,
+    pub(super) selector: LabelSelector,
+    pub(super) min_domains: usize,
+    pub(super) honor_affinity: bool,
+    pub(super) honor_taints: bool,
 }
 
 /// What `pre_filter` counted for one pod.
@@ -44,12 +45,61 @@ pub struct PreFilterState {
 }
 
 fn hard_constraints(pod: &PodInfo) -> Vec<Constraint> {
+    constraints_of(pod, "DoNotSchedule")
+}
+
+/// The pod's own constraints whose `whenUnsatisfiable` is `when`, with `matchLabelKeys`
+/// folded into their selectors.
+pub(super) fn constraints_of(pod: &PodInfo, when: &str) -> Vec<Constraint> {
     let spec = pod.pod.spec.as_ref();
     let list: &[TopologySpreadConstraint] = spec
         .and_then(|s| s.topology_spread_constraints.as_deref())
         .unwrap_or_default();
+    build(list, pod, when)
+}
+
+/// Whether the pod declares any spread constraint at all (of either kind).
+pub(super) fn has_own_constraints(pod: &PodInfo) -> bool {
+    pod.pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.topology_spread_constraints.as_ref())
+        .is_some_and(|l| !l.is_empty())
+}
+
+/// The cluster default constraints whose `whenUnsatisfiable` is `when`, all counting with
+/// `selector` (upstream's `buildDefaultConstraints`); none when `selector` is `None`.
+pub(super) fn default_constraints(
+    pod: &PodInfo,
+    defaults: &[DefaultConstraint],
+    when: &str,
+    selector: Option<LabelSelector>,
+) -> Vec<Constraint> {
+    let list: Vec<TopologySpreadConstraint> = defaults
+        .iter()
+        .map(|d| TopologySpreadConstraint {
+            max_skew: d.max_skew,
+            topology_key: d.topology_key.clone(),
+            when_unsatisfiable: d.when_unsatisfiable.clone(),
+            ..TopologySpreadConstraint::default()
+        })
+        .collect();
+    let mut built = build(&list, pod, when);
+    if built.is_empty() {
+        return built;
+    }
+    let Some(selector) = selector else {
+        return Vec::new();
+    };
+    for c in &mut built {
+        c.selector = selector.clone();
+    }
+    built
+}
+
+fn build(list: &[TopologySpreadConstraint], pod: &PodInfo, when: &str) -> Vec<Constraint> {
     list.iter()
-        .filter(|c| c.when_unsatisfiable == "DoNotSchedule")
+        .filter(|c| c.when_unsatisfiable == when)
         .map(|c| {
             let mut selector = c.label_selector.clone().unwrap_or_default();
             for key in c.match_label_keys.iter().flatten() {
@@ -92,11 +142,20 @@ fn hard_constraints(pod: &PodInfo) -> Vec<Constraint> {
         .collect()
 }
 
-fn eligible(pod: &PodInfo, node: &NodeInfo, c: &Constraint) -> bool {
+/// Whether `node` counts for `c` under its node inclusion policies.
+pub(super) fn eligible(pod: &PodInfo, node: &NodeInfo, c: &Constraint) -> bool {
     (!c.honor_affinity || node_affinity::required_matches(&pod.pod, &node.node))
         && (!c.honor_taints
             || taint_toleration::untolerated(&pod.pod, &node.node, &["NoSchedule", "NoExecute"])
                 .is_none())
+}
+
+/// Whether `pod` counts toward a constraint with `selector`: same namespace, not
+/// terminating, labels matching (upstream's `countPodsMatchSelector`).
+pub(super) fn counts_toward(p: &PodInfo, namespace: &str, selector: &LabelSelector) -> bool {
+    p.namespace == namespace
+        && p.pod.metadata.deletion_timestamp.is_none()
+        && label_selector_matches(Some(selector), &p.labels)
 }
 
 /// Counts the matching pods per domain over every eligible node.
@@ -120,11 +179,7 @@ pub fn pre_filter(pod: &PodInfo, nodes: &[NodeInfo]) -> PreFilterState {
             let matching = node
                 .pods
                 .iter()
-                .filter(|p| {
-                    p.namespace == pod.namespace
-                        && p.pod.metadata.deletion_timestamp.is_none()
-                        && label_selector_matches(Some(&c.selector), &p.labels)
-                })
+                .filter(|p| counts_toward(p, &pod.namespace, &c.selector))
                 .count();
             *counts.entry((i, value.to_owned())).or_insert(0) +=
                 i64::try_from(matching).unwrap_or(i64::MAX);

@@ -1,0 +1,322 @@
+//! PodTopologySpread scoring (upstream v1.33 `scoring.go`): nodes in domains with fewer
+//! matching pods score higher, for the pod's `ScheduleAnyway` constraints or, when the
+//! pod declares no constraint at all, the cluster default constraints.
+//!
+//! Default constraints count with the pod's *default selector* (upstream's
+//! `helper.DefaultSelector`): the selectors of the Services in the pod's namespace that
+//! select it, plus the selector of its controlling ReplicationController, ReplicaSet or
+//! StatefulSet. When that selector is empty, the defaults do not apply.
+//!
+//! PreScore: feasible nodes lacking a topology key are *ignored* (score 0) unless the
+//! constraints are the System defaults (then a node without a zone label still spreads by
+//! hostname). Each constraint gets the weight `ln(domains + 2)`, where domains are the
+//! distinct values among the scored feasible nodes (for `kubernetes.io/hostname`: their
+//! number). Matching pods are counted over every node of the cluster that carries all
+//! the keys and passes the constraint's node inclusion policies, per domain of a feasible
+//! node. Score: `Σ count × weight + (maxSkew − 1)`, rounded; NormalizeScore:
+//! `100 × (max + min − score) / max` (100 for all when `max` is 0), ignored nodes 0.
+
+use std::collections::{HashMap, HashSet};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+
+use super::MAX_NODE_SCORE;
+use super::pod_topology_spread::{
+    Constraint, constraints_of, counts_toward, default_constraints, eligible, has_own_constraints,
+};
+use crate::config::DefaultConstraint;
+use crate::selector::Labels;
+use crate::snapshot::{NodeInfo, PodInfo};
+
+/// The well-known hostname label; its domains are single nodes, counted at Score.
+pub const HOSTNAME_KEY: &str = "kubernetes.io/hostname";
+
+/// A controller kind whose selector feeds the default selector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorkloadKind {
+    /// `v1` ReplicationController (its selector is a label map).
+    ReplicationController,
+    /// `apps/v1` ReplicaSet.
+    ReplicaSet,
+    /// `apps/v1` StatefulSet.
+    StatefulSet,
+}
+
+impl WorkloadKind {
+    /// The kind an owner reference (`apiVersion`, `kind`) names, if it is one of these.
+    pub fn of_owner(api_version: &str, kind: &str) -> Option<Self> {
+        match (api_version, kind) {
+            ("v1", "ReplicationController") => Some(Self::ReplicationController),
+            ("apps/v1", "ReplicaSet") => Some(Self::ReplicaSet),
+            ("apps/v1", "StatefulSet") => Some(Self::StatefulSet),
+            _ => None,
+        }
+    }
+}
+
+/// What the default selector is built from: Services' and controllers' selectors,
+/// filled by the daemon's watchers (an empty set makes default constraints not apply).
+#[derive(Debug, Clone, Default)]
+pub struct WorkloadSelectors {
+    /// (namespace, name) → a Service's `spec.selector` (Services without one are left
+    /// out: they select nothing).
+    pub services: HashMap<(String, String), Labels>,
+    /// (kind, namespace, name) → a controller's selector (a ReplicationController's map as
+    /// `matchLabels`).
+    pub controllers: HashMap<(WorkloadKind, String, String), LabelSelector>,
+}
+
+impl WorkloadSelectors {
+    /// The pod's default selector, or `None` when it has no requirement (upstream's
+    /// `DefaultSelector(...).Empty()`).
+    pub fn default_selector(&self, pod: &PodInfo) -> Option<LabelSelector> {
+        let mut labels = Labels::new();
+        for ((ns, _), selector) in &self.services {
+            if *ns == pod.namespace && selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v)) {
+                labels.extend(selector.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        let mut expressions = Vec::new();
+        if let Some((kind, name)) = controller_of(pod) {
+            let key = (kind, pod.namespace.clone(), name.to_owned());
+            if let Some(sel) = self.controllers.get(&key).filter(|s| valid(s)) {
+                if kind == WorkloadKind::ReplicationController {
+                    labels.extend(sel.match_labels.clone().unwrap_or_default());
+                } else {
+                    expressions.extend(requirements(sel));
+                }
+            }
+        }
+        if labels.is_empty() && expressions.is_empty() {
+            return None;
+        }
+        Some(LabelSelector {
+            match_labels: Some(labels),
+            match_expressions: Some(expressions),
+        })
+    }
+}
+
+/// The pod's controlling owner of a known kind, with its name.
+fn controller_of(pod: &PodInfo) -> Option<(WorkloadKind, &str)> {
+    let owners = pod
+        .pod
+        .metadata
+        .owner_references
+        .as_deref()
+        .unwrap_or_default();
+    let owner = owners.iter().find(|o| o.controller == Some(true))?;
+    WorkloadKind::of_owner(&owner.api_version, &owner.kind).map(|k| (k, owner.name.as_str()))
+}
+
+/// Whether every expression of `s` has a known operator (others fail to parse upstream).
+fn valid(s: &LabelSelector) -> bool {
+    s.match_expressions.iter().flatten().all(|r| {
+        matches!(
+            r.operator.as_str(),
+            "In" | "NotIn" | "Exists" | "DoesNotExist"
+        )
+    })
+}
+
+/// A selector's requirements, its `matchLabels` as `In` requirements.
+fn requirements(s: &LabelSelector) -> Vec<LabelSelectorRequirement> {
+    let by_label = s
+        .match_labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| LabelSelectorRequirement {
+            key: k.clone(),
+            operator: "In".to_owned(),
+            values: Some(vec![v.clone()]),
+        });
+    by_label
+        .chain(s.match_expressions.iter().flatten().cloned())
+        .collect()
+}
+
+/// The profile's cluster default constraints and where the default selector comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults<'a> {
+    /// `PodTopologySpreadArgs::effective_constraints()`.
+    pub constraints: &'a [DefaultConstraint],
+    /// Whether they are the System defaults (`defaultingType: System`).
+    pub system: bool,
+    /// Services' and controllers' selectors.
+    pub workloads: &'a WorkloadSelectors,
+}
+
+/// What PreScore computed for one pod.
+#[derive(Debug)]
+pub struct PreScoreState {
+    constraints: Vec<Constraint>,
+    /// Snapshot indices of feasible nodes that lack a required topology key.
+    ignored: HashSet<usize>,
+    /// Per constraint: domain value → matching pods (not used for hostname).
+    counts: Vec<HashMap<String, i64>>,
+    /// Per constraint: `ln(domains + 2)`.
+    weights: Vec<f64>,
+}
+
+fn has_all_keys(node: &NodeInfo, constraints: &[Constraint]) -> bool {
+    constraints
+        .iter()
+        .all(|c| node.topology_value(&c.topology_key).is_some())
+}
+
+fn count_on(node: &NodeInfo, pod: &PodInfo, selector: &LabelSelector) -> i64 {
+    let n = node
+        .pods
+        .iter()
+        .filter(|p| counts_toward(p, &pod.namespace, selector))
+        .count();
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Upstream's `topologyNormalizingWeight`.
+fn normalizing_weight(size: usize) -> f64 {
+    // Node counts stay far below 2^52, so the conversion is exact.
+    #[allow(clippy::cast_precision_loss)]
+    let size = size as f64;
+    (size + 2.0).ln()
+}
+
+/// PreScore over the snapshot's `nodes`, `feasible` being the indices that passed the
+/// filters; `None` when the plugin has nothing to score for this pod (upstream's Skip).
+pub fn pre_score(
+    pod: &PodInfo,
+    nodes: &[NodeInfo],
+    feasible: &[usize],
+    defaults: &Defaults<'_>,
+) -> Option<PreScoreState> {
+    if nodes.is_empty() {
+        return None;
+    }
+    let own = has_own_constraints(pod);
+    let constraints = if own {
+        constraints_of(pod, "ScheduleAnyway")
+    } else {
+        let selector = defaults.workloads.default_selector(pod);
+        default_constraints(pod, defaults.constraints, "ScheduleAnyway", selector)
+    };
+    if constraints.is_empty() {
+        return None;
+    }
+    let require_all = own || !defaults.system;
+    let mut ignored = HashSet::new();
+    let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
+    for &i in feasible {
+        let Some(node) = nodes.get(i) else { continue };
+        if require_all && !has_all_keys(node, &constraints) {
+            ignored.insert(i);
+            continue;
+        }
+        for (c, domains) in constraints.iter().zip(counts.iter_mut()) {
+            if c.topology_key != HOSTNAME_KEY {
+                // A node without the key sits in the "" domain, as upstream.
+                let value = node.topology_value(&c.topology_key).unwrap_or("");
+                domains.entry(value.to_owned()).or_insert(0);
+            }
+        }
+    }
+    let scored = feasible.len().saturating_sub(ignored.len());
+    let weights = constraints
+        .iter()
+        .zip(&counts)
+        .map(|(c, domains)| {
+            let size = if c.topology_key == HOSTNAME_KEY {
+                scored
+            } else {
+                domains.len()
+            };
+            normalizing_weight(size)
+        })
+        .collect();
+    for node in nodes {
+        if require_all && !has_all_keys(node, &constraints) {
+            continue;
+        }
+        for (c, domains) in constraints.iter().zip(counts.iter_mut()) {
+            if !eligible(pod, node, c) {
+                continue;
+            }
+            let value = node.topology_value(&c.topology_key).unwrap_or("");
+            if let Some(n) = domains.get_mut(value) {
+                *n += count_on(node, pod, &c.selector);
+            }
+        }
+    }
+    Some(PreScoreState {
+        constraints,
+        ignored,
+        counts,
+        weights,
+    })
+}
+
+/// The raw score of the feasible node at snapshot index `index` (lower is better).
+pub fn score(state: &PreScoreState, pod: &PodInfo, index: usize, node: &NodeInfo) -> i64 {
+    if state.ignored.contains(&index) {
+        return 0;
+    }
+    let mut total = 0.0_f64;
+    for (i, c) in state.constraints.iter().enumerate() {
+        let Some(value) = node.topology_value(&c.topology_key) else {
+            continue;
+        };
+        let count = if c.topology_key == HOSTNAME_KEY {
+            count_on(node, pod, &c.selector)
+        } else {
+            state.counts[i].get(value).copied().unwrap_or(0)
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let count = count as f64;
+        total += count * state.weights[i] + (c.max_skew - 1) as f64;
+    }
+    // Scores are small positive numbers; the rounding is upstream's `math.Round`.
+    #[allow(clippy::cast_possible_truncation)]
+    let rounded = total.round() as i64;
+    rounded
+}
+
+/// NormalizeScore: `scores[k]` belongs to the node at snapshot index `feasible[k]`.
+pub fn normalize(state: &PreScoreState, feasible: &[usize], scores: &mut [i64]) {
+    let mut min = i64::MAX;
+    let mut max = 0_i64;
+    for (i, s) in feasible.iter().zip(scores.iter()) {
+        if !state.ignored.contains(i) {
+            min = min.min(*s);
+            max = max.max(*s);
+        }
+    }
+    for (i, s) in feasible.iter().zip(scores.iter_mut()) {
+        *s = if state.ignored.contains(i) {
+            0
+        } else if max == 0 {
+            MAX_NODE_SCORE
+        } else {
+            MAX_NODE_SCORE * (max + min - *s) / max
+        };
+    }
+}
+
+/// PreScore, Score and NormalizeScore for the feasible nodes (same order as
+/// `feasible`); `None` when the plugin is skipped for this pod.
+pub fn scores(
+    pod: &PodInfo,
+    nodes: &[NodeInfo],
+    feasible: &[usize],
+    defaults: &Defaults<'_>,
+) -> Option<Vec<i64>> {
+    let state = pre_score(pod, nodes, feasible, defaults)?;
+    let mut s: Vec<i64> = feasible
+        .iter()
+        .map(|&i| nodes.get(i).map_or(0, |n| score(&state, pod, i, n)))
+        .collect();
+    normalize(&state, feasible, &mut s);
+    Some(s)
+}
+
+#[cfg(test)]
+#[path = "pod_topology_spread_score_tests.rs"]
+mod tests;
