@@ -62,7 +62,7 @@ pub struct Algorithm {
 
 /// What PreFilter computed for one pod, per filter that needs it.
 #[derive(Default)]
-struct CycleState {
+pub(super) struct CycleState {
     request: Resource,
     ports: Vec<HostPort>,
     affinity: Option<inter_pod_affinity::PreFilterState>,
@@ -152,7 +152,12 @@ impl Algorithm {
         })
     }
 
-    fn pre_filter(&self, pod: &PodInfo, nodes: &[NodeInfo], ns: NamespaceLabels<'_>) -> CycleState {
+    pub(super) fn pre_filter(
+        &self,
+        pod: &PodInfo,
+        nodes: &[NodeInfo],
+        ns: NamespaceLabels<'_>,
+    ) -> CycleState {
         let mut state = CycleState::default();
         for plugin in &self.filters {
             match plugin {
@@ -171,7 +176,7 @@ impl Algorithm {
     }
 
     /// The first failing filter's status, or `None` when the node passes them all.
-    fn filter(
+    pub(super) fn filter(
         &self,
         state: &CycleState,
         pod: &PodInfo,

@@ -4,7 +4,9 @@
 
 mod cycle;
 pub mod fit_error;
+mod fits;
 mod plugin_set;
+pub mod preemption;
 
 pub use cycle::{Algorithm, Scheduled, Snapshot};
 pub use plugin_set::NOT_YET_RUN;
