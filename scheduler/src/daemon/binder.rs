@@ -7,9 +7,10 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{Binding, ObjectReference, Pod};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 
 use super::events::{self, Outcome};
+use crate::framework::preemption::report;
 
 /// The API handles the scheduler writes with.
 #[derive(Clone)]
@@ -78,11 +79,77 @@ impl Binder {
         }
     }
 
+    /// Preempts `victims` on `node` for `preemptor` (upstream `prepareCandidate`): each
+    /// victim gets the `DisruptionTarget` condition, a graceful delete (its own grace
+    /// period) and a `Preempted` event. A victim already gone is skipped.
+    pub(super) async fn preempt(
+        &self,
+        preemptor: &Pod,
+        node: &str,
+        victims: Vec<Arc<Pod>>,
+        scheduler_name: &str,
+    ) {
+        for victim in victims {
+            let name = victim.metadata.name.clone().unwrap_or_default();
+            let api = self.pods(&victim);
+            if let Some(patch) =
+                report::disruption_patch(&victim, scheduler_name, jiff::Timestamp::now())
+            {
+                let result = api
+                    .patch_status(&name, &PatchParams::default(), &Patch::Merge(patch))
+                    .await;
+                if let Err(error) = result {
+                    tracing::warn!(pod = %name, %error, "cannot mark the victim as a disruption target");
+                }
+            }
+            if let Err(error) = api.delete(&name, &DeleteParams::default()).await {
+                tracing::warn!(pod = %name, %error, "cannot delete a preemption victim");
+                continue;
+            }
+            let mut event = events::event(
+                &victim,
+                Outcome::Scheduled,
+                report::preempted_note(preemptor, node),
+                &self.instance,
+                jiff::Timestamp::now(),
+            );
+            // Upstream: Normal, reason Preempted, action Preempting, related to the preemptor.
+            event.reason = Some("Preempted".to_owned());
+            event.action = Some("Preempting".to_owned());
+            event.related = Some(ObjectReference {
+                api_version: Some("v1".to_owned()),
+                kind: Some("Pod".to_owned()),
+                name: preemptor.metadata.name.clone(),
+                namespace: preemptor.metadata.namespace.clone(),
+                uid: preemptor.metadata.uid.clone(),
+                ..ObjectReference::default()
+            });
+            self.create_event(&event).await;
+        }
+    }
+
+    /// Sets (or with `None` clears) the pod's `status.nominatedNodeName`.
+    pub(super) async fn nominate(&self, pod: &Pod, node: Option<&str>) {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let patch = report::nomination_patch(node);
+        let result = self
+            .pods(pod)
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(patch))
+            .await;
+        if let Err(error) = result {
+            tracing::warn!(pod = %name, %error, "cannot set the nominated node");
+        }
+    }
+
     async fn emit(&self, pod: &Pod, outcome: Outcome, note: String) {
         let event = events::event(pod, outcome, note, &self.instance, jiff::Timestamp::now());
+        self.create_event(&event).await;
+    }
+
+    async fn create_event(&self, event: &Event) {
         let ns = event.metadata.namespace.clone().unwrap_or_default();
         let api: Api<Event> = Api::namespaced(self.client.clone(), &ns);
-        if let Err(error) = api.create(&PostParams::default(), &event).await {
+        if let Err(error) = api.create(&PostParams::default(), event).await {
             tracing::warn!(%error, "cannot record an event");
         }
     }

@@ -14,10 +14,13 @@ use super::cache::{ClusterCache, PodRoute, route};
 use super::{
     BACKOFF_FLUSH_PERIOD, BindFailure, DaemonError, LEFTOVER_FLUSH_PERIOD, Message, Update,
 };
-use crate::config::SchedulerConfig;
+use crate::config::{ExtensionPoint, SchedulerConfig};
 use crate::framework::Algorithm;
 use crate::framework::fit_error::FitError;
-use crate::queue::{ClusterEvent, Failure, QueueConfig, QueuedPod, SchedulingQueue, pod_key};
+use crate::framework::preemption::Preemption;
+use crate::queue::{
+    ClusterEvent, Failure, QueueConfig, QueuedPod, SchedulingQueue, nominated_node, pod_key,
+};
 use crate::snapshot::PodInfo;
 
 /// The plugins a [`FitError`]'s reasons come from, for the queue's requeue rules (the
@@ -57,6 +60,8 @@ pub(super) struct Scheduling {
     queue: SchedulingQueue,
     cache: ClusterCache,
     algorithms: HashMap<String, Algorithm>,
+    /// DefaultPreemption of the profiles that enable it at PostFilter.
+    preemptions: HashMap<String, Preemption>,
     binder: Binder,
     tx: mpsc::Sender<Message>,
     tasks: JoinSet<()>,
@@ -72,10 +77,25 @@ impl Scheduling {
             .iter()
             .map(|p| (p.scheduler_name.clone(), Algorithm::new(p, config)))
             .collect();
+        let preemptions = config
+            .profiles
+            .iter()
+            .filter(|p| {
+                p.plugins
+                    .at(ExtensionPoint::PostFilter)
+                    .iter()
+                    .any(|n| n == "DefaultPreemption")
+            })
+            .map(|p| {
+                let plugin = Preemption::new(&p.args.default_preemption);
+                (p.scheduler_name.clone(), plugin)
+            })
+            .collect();
         Self {
             queue: SchedulingQueue::new(queue_config),
             cache: ClusterCache::new(),
             algorithms,
+            preemptions,
             binder,
             tx,
             tasks: JoinSet::new(),
@@ -295,17 +315,46 @@ impl Scheduling {
                     let _ = tx.send(Message::Bound { key, result }).await;
                 });
             }
-            Err(fit) => {
+            Err(mut fit) => {
+                // PostFilter: DefaultPreemption, when the profile enables it.
+                let preemption = self
+                    .preemptions
+                    .get_mut(name)
+                    .map(|p| p.preempt(algorithm, &info, self.cache.snapshot()));
+                let (nominate, victims) = match preemption {
+                    Some(Ok(candidate)) => (
+                        Some(Some(candidate.node)),
+                        candidate
+                            .victims
+                            .iter()
+                            .map(|v| Arc::clone(&v.pod))
+                            .collect(),
+                    ),
+                    Some(Err(message)) => {
+                        fit.post_filter_msg = message;
+                        let clear = nominated_node(&pod).is_some();
+                        (clear.then_some(None), Vec::new())
+                    }
+                    None => (None, Vec::new()),
+                };
                 let message = fit.to_string();
-                tracing::debug!(pod = %popped.key, %message, "unschedulable");
+                tracing::debug!(pod = %popped.key, %message, ?nominate, "unschedulable");
                 self.queue.requeue_failed(
                     &popped.key,
                     Failure::Unschedulable(rejectors(&fit)),
                     now,
                 );
                 let binder = self.binder.clone();
-                self.tasks
-                    .spawn(async move { binder.report_unschedulable(pod, message).await });
+                let scheduler_name = name.to_owned();
+                self.tasks.spawn(async move {
+                    if let Some(Some(node)) = &nominate {
+                        binder.preempt(&pod, node, victims, &scheduler_name).await;
+                    }
+                    binder.report_unschedulable(Arc::clone(&pod), message).await;
+                    if let Some(node) = nominate {
+                        binder.nominate(&pod, node.as_deref()).await;
+                    }
+                });
             }
         }
     }

@@ -9,6 +9,7 @@
 //! the node count) candidates are found. PodDisruptionBudgets do not exist yet, so no
 //! victim ever violates one.
 
+pub mod report;
 mod victims;
 
 use std::sync::Arc;
