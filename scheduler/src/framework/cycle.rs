@@ -14,9 +14,12 @@ use k8s_openapi::api::core::v1::Pod;
 
 use super::fit_error::FitError;
 use super::plugin_set::{FilterPlugin, ScorePlugin};
-use crate::config::{ExtensionPoint, Profile, SchedulerConfig, nodes_to_score};
+use crate::config::{
+    DefaultConstraint, DefaultingType, ExtensionPoint, Profile, SchedulerConfig, nodes_to_score,
+};
 use crate::plugins::inter_pod_affinity::{self, NamespaceLabels};
 use crate::plugins::node_resources::{BalancedAllocation, Fit};
+use crate::plugins::pod_topology_spread_score::{self, WorkloadSelectors};
 use crate::plugins::{
     Status, node_affinity, node_name, node_ports, node_unschedulable, pod_topology_spread,
     taint_toleration,
@@ -32,6 +35,9 @@ pub struct Snapshot {
     pub nodes: Vec<NodeInfo>,
     /// Namespace name → labels, for namespace selectors of pod affinity terms.
     pub namespace_labels: HashMap<String, Labels>,
+    /// Services' and controllers' selectors, from which PodTopologySpread derives the
+    /// selector of its cluster default constraints (empty: the defaults do not apply).
+    pub workload_selectors: WorkloadSelectors,
 }
 
 /// Where a cycle placed the pod.
@@ -55,6 +61,8 @@ pub struct Algorithm {
     balanced: BalancedAllocation,
     hard_pod_affinity_weight: i64,
     ignore_existing_preferred: bool,
+    spread_defaults: Vec<DefaultConstraint>,
+    spread_system_defaulted: bool,
     percentage: u8,
     next_start: usize,
     tie_break: usize,
@@ -96,6 +104,9 @@ impl Algorithm {
             ignore_existing_preferred: args
                 .inter_pod_affinity
                 .ignore_preferred_terms_of_existing_pods,
+            spread_defaults: args.pod_topology_spread.effective_constraints(),
+            spread_system_defaulted: args.pod_topology_spread.defaulting_type
+                == DefaultingType::System,
             percentage: profile.percentage(config.percentage_of_nodes_to_score),
             next_start: 0,
             tie_break: 0,
@@ -260,6 +271,17 @@ impl Algorithm {
                         .collect();
                     inter_pod_affinity::normalize(&mut s);
                     s
+                }
+                ScorePlugin::PodTopologySpread => {
+                    let defaults = pod_topology_spread_score::Defaults {
+                        constraints: &self.spread_defaults,
+                        system: self.spread_system_defaulted,
+                        workloads: &snapshot.workload_selectors,
+                    };
+                    match pod_topology_spread_score::scores(pod, nodes, feasible, &defaults) {
+                        Some(s) => s,
+                        None => continue,
+                    }
                 }
             };
             for (total, s) in totals.iter_mut().zip(scores) {

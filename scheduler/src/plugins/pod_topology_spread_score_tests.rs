@@ -423,3 +423,60 @@ fn default_selector_from_services_and_the_controller() {
         assert_eq!(got, want, "{pod_labels:?} {meta}");
     }
 }
+
+/// The cycle runs the Score with the profile's defaults and the snapshot's selectors:
+/// a pod selected by a Service goes to the node with the fewest of its peers, even when
+/// other pods make that node the more allocated one.
+#[test]
+fn the_cycle_spreads_by_default() {
+    use crate::config::SchedulerConfig;
+    use crate::framework::{Algorithm, Snapshot};
+    let sized = |name: &str, peers: usize, others: usize| {
+        let n: Node = serde_json::from_value(json!({"metadata": {"name": name,
+            "labels": {H: name}}, "status": {"allocatable": {"cpu": "4", "memory": "8Gi",
+            "pods": "110"}}}))
+        .unwrap();
+        let mut info = NodeInfo::new(Arc::new(n));
+        for k in 0..peers {
+            let p = pod_with(&format!("{name}-{k}"), "default", F, json!({}), json!({}));
+            info.add_pod(Arc::new(p));
+        }
+        for k in 0..others {
+            let p: Pod =
+                serde_json::from_value(json!({"metadata": {"name": format!("{name}-o{k}"),
+                "namespace": "default"}, "spec": {"containers": [{"name": "c",
+                "resources": {"requests": {"cpu": "500m"}}}]}}))
+                .unwrap();
+            info.add_pod(Arc::new(PodInfo::new(Arc::new(p))));
+        }
+        info
+    };
+    let config = SchedulerConfig {
+        percentage_of_nodes_to_score: 100,
+        ..SchedulerConfig::default()
+    };
+    let mut snapshot = Snapshot {
+        nodes: vec![
+            sized("a", 2, 0),
+            sized("b", 1, 0),
+            sized("c", 0, 2),
+            sized("d", 3, 0),
+        ],
+        ..Snapshot::default()
+    };
+    let p = pod_with("p", "default", F, json!({}), json!({}));
+    // One algorithm throughout, so the rotating tie-break visits every tied node.
+    let mut algorithm = Algorithm::new(&config.profiles[0], &config);
+    // Without a Service the defaults do not apply: c, the one allocated node, loses.
+    for _ in 0..4 {
+        assert_ne!(algorithm.schedule(&p, &snapshot).unwrap().node, "c");
+    }
+    let svc = [("foo".to_owned(), String::new())].into_iter().collect();
+    snapshot
+        .workload_selectors
+        .services
+        .insert(("default".to_owned(), "svc".to_owned()), svc);
+    for _ in 0..4 {
+        assert_eq!(algorithm.schedule(&p, &snapshot).unwrap().node, "c");
+    }
+}

@@ -48,6 +48,7 @@ fn snapshot(nodes: Vec<NodeInfo>) -> Snapshot {
     Snapshot {
         nodes,
         namespace_labels: HashMap::new(),
+        ..Snapshot::default()
     }
 }
 
