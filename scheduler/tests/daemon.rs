@@ -9,6 +9,10 @@ use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams};
 use support::{Cluster, Scheduler};
 
+/// Every node is too small, and no pod of lower priority could make room (upstream's
+/// PostFilter message follows the filters').
+const UNSCHEDULABLE: &str = "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn binds_reports_unschedulable_and_retries_on_a_new_node() {
     let cluster = Cluster::start().await;
@@ -38,10 +42,7 @@ async fn binds_reports_unschedulable_and_retries_on_a_new_node() {
             }
         })
         .await;
-    assert_eq!(
-        note.note.as_deref(),
-        Some("0/3 nodes are available: 3 Insufficient cpu.")
-    );
+    assert_eq!(note.note.as_deref(), Some(UNSCHEDULABLE));
     assert_eq!(note.type_.as_deref(), Some("Warning"));
     assert_eq!(note.action.as_deref(), Some("Scheduling"));
     assert_eq!(
@@ -63,10 +64,7 @@ async fn binds_reports_unschedulable_and_retries_on_a_new_node() {
         .await;
     assert_eq!(condition.status, "False");
     assert_eq!(condition.reason.as_deref(), Some("Unschedulable"));
-    assert_eq!(
-        condition.message.as_deref(),
-        Some("0/3 nodes are available: 3 Insufficient cpu.")
-    );
+    assert_eq!(condition.message.as_deref(), Some(UNSCHEDULABLE));
 
     cluster.node("big", "128", None).await;
     assert_eq!(cluster.bound("huge").await, "big");
