@@ -125,7 +125,7 @@ impl Algorithm {
         }
         let ns_of = |name: &str| snapshot.namespace_labels.get(name).cloned();
         let ns: NamespaceLabels<'_> = &ns_of;
-        let state = self.pre_filter(pod, nodes, ns);
+        let state = self.pre_filter(pod, nodes, ns, &snapshot.workload_selectors);
 
         let wanted = nodes_to_score(all, self.percentage);
         let mut feasible: Vec<usize> = Vec::new();
@@ -168,6 +168,7 @@ impl Algorithm {
         pod: &PodInfo,
         nodes: &[NodeInfo],
         ns: NamespaceLabels<'_>,
+        workloads: &WorkloadSelectors,
     ) -> CycleState {
         let mut state = CycleState::default();
         for plugin in &self.filters {
@@ -178,7 +179,8 @@ impl Algorithm {
                     state.affinity = Some(inter_pod_affinity::pre_filter(pod, nodes, ns));
                 }
                 FilterPlugin::PodTopologySpread => {
-                    state.spread = Some(pod_topology_spread::pre_filter(pod, nodes));
+                    let defaults = self.spread_defaults(workloads);
+                    state.spread = Some(pod_topology_spread::pre_filter(pod, nodes, &defaults));
                 }
                 _ => {}
             }
@@ -273,11 +275,7 @@ impl Algorithm {
                     s
                 }
                 ScorePlugin::PodTopologySpread => {
-                    let defaults = pod_topology_spread_score::Defaults {
-                        constraints: &self.spread_defaults,
-                        system: self.spread_system_defaulted,
-                        workloads: &snapshot.workload_selectors,
-                    };
+                    let defaults = self.spread_defaults(&snapshot.workload_selectors);
                     match pod_topology_spread_score::scores(pod, nodes, feasible, &defaults) {
                         Some(s) => s,
                         None => continue,
@@ -289,6 +287,19 @@ impl Algorithm {
             }
         }
         totals
+    }
+
+    /// PodTopologySpread's cluster default constraints, with the selectors to derive
+    /// their selector from.
+    fn spread_defaults<'a>(
+        &'a self,
+        workloads: &'a WorkloadSelectors,
+    ) -> pod_topology_spread_score::Defaults<'a> {
+        pod_topology_spread_score::Defaults {
+            constraints: &self.spread_defaults,
+            system: self.spread_system_defaulted,
+            workloads,
+        }
     }
 
     /// The feasible node with the highest total; among equals, a rotating choice.

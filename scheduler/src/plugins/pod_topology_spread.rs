@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
+use super::pod_topology_spread_score::Defaults;
 use super::{Status, node_affinity, taint_toleration};
-use crate::config::DefaultConstraint;
 use crate::selector::label_selector_matches;
 use crate::snapshot::{NodeInfo, PodInfo};
 
@@ -44,10 +44,6 @@ pub struct PreFilterState {
     counts: HashMap<(usize, String), i64>,
 }
 
-fn hard_constraints(pod: &PodInfo) -> Vec<Constraint> {
-    constraints_of(pod, "DoNotSchedule")
-}
-
 /// The pod's own constraints whose `whenUnsatisfiable` is `when`, with `matchLabelKeys`
 /// folded into their selectors.
 pub(super) fn constraints_of(pod: &PodInfo, when: &str) -> Vec<Constraint> {
@@ -68,14 +64,15 @@ pub(super) fn has_own_constraints(pod: &PodInfo) -> bool {
 }
 
 /// The cluster default constraints whose `whenUnsatisfiable` is `when`, all counting with
-/// `selector` (upstream's `buildDefaultConstraints`); none when `selector` is `None`.
+/// the pod's default selector (upstream's `buildDefaultConstraints`); none when that
+/// selector is empty.
 pub(super) fn default_constraints(
     pod: &PodInfo,
-    defaults: &[DefaultConstraint],
+    defaults: &Defaults<'_>,
     when: &str,
-    selector: Option<LabelSelector>,
 ) -> Vec<Constraint> {
     let list: Vec<TopologySpreadConstraint> = defaults
+        .constraints
         .iter()
         .map(|d| TopologySpreadConstraint {
             max_skew: d.max_skew,
@@ -88,7 +85,7 @@ pub(super) fn default_constraints(
     if built.is_empty() {
         return built;
     }
-    let Some(selector) = selector else {
+    let Some(selector) = defaults.workloads.default_selector(pod) else {
         return Vec::new();
     };
     for c in &mut built {
@@ -158,9 +155,15 @@ pub(super) fn counts_toward(p: &PodInfo, namespace: &str, selector: &LabelSelect
         && label_selector_matches(Some(selector), &p.labels)
 }
 
-/// Counts the matching pods per domain over every eligible node.
-pub fn pre_filter(pod: &PodInfo, nodes: &[NodeInfo]) -> PreFilterState {
-    let constraints = hard_constraints(pod);
+/// Counts the matching pods per domain over every eligible node, for the pod's
+/// `DoNotSchedule` constraints or, when it declares none at all, the `DoNotSchedule`
+/// cluster defaults (a `List` defaulting may have some).
+pub fn pre_filter(pod: &PodInfo, nodes: &[NodeInfo], defaults: &Defaults<'_>) -> PreFilterState {
+    let constraints = if has_own_constraints(pod) {
+        constraints_of(pod, "DoNotSchedule")
+    } else {
+        default_constraints(pod, defaults, "DoNotSchedule")
+    };
     let mut counts = HashMap::new();
     for node in nodes {
         if constraints

@@ -196,8 +196,7 @@ pub fn pre_score(
     let constraints = if own {
         constraints_of(pod, "ScheduleAnyway")
     } else {
-        let selector = defaults.workloads.default_selector(pod);
-        default_constraints(pod, defaults.constraints, "ScheduleAnyway", selector)
+        default_constraints(pod, defaults, "ScheduleAnyway")
     };
     if constraints.is_empty() {
         return None;

@@ -8,6 +8,8 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::config::DefaultConstraint;
+use crate::plugins::pod_topology_spread_score::WorkloadSelectors;
 
 fn node(name: &str, labels: Value) -> NodeInfo {
     let n: Node =
@@ -49,7 +51,17 @@ fn cluster() -> Vec<NodeInfo> {
 }
 
 fn results(p: &PodInfo, nodes: &[NodeInfo]) -> Vec<&'static str> {
-    let state = pre_filter(p, nodes);
+    let workloads = WorkloadSelectors::default();
+    let defaults = Defaults {
+        constraints: &[],
+        system: false,
+        workloads: &workloads,
+    };
+    results_with(p, nodes, &defaults)
+}
+
+fn results_with(p: &PodInfo, nodes: &[NodeInfo], defaults: &Defaults<'_>) -> Vec<&'static str> {
+    let state = pre_filter(p, nodes, defaults);
     nodes
         .iter()
         .map(|n| {
@@ -139,4 +151,41 @@ fn node_inclusion_policies() {
     let p = pod("new", json!({"app": "web"}), tight);
     // Only b eligible (count 1 = min): 1 + 1 - 1 = 1 > 0.
     assert_eq!(results(&p, &nodes)[2], "skew");
+}
+
+/// `DoNotSchedule` cluster defaults (a `List`) filter pods without constraints of their
+/// own, counting with the selector of the Service that selects the pod.
+#[test]
+fn hard_default_constraints() {
+    let nodes = cluster();
+    let list = [DefaultConstraint {
+        max_skew: 1,
+        topology_key: "zone".to_owned(),
+        when_unsatisfiable: "DoNotSchedule".to_owned(),
+    }];
+    let mut workloads = WorkloadSelectors::default();
+    let with = |w: &WorkloadSelectors, p: &PodInfo| {
+        let defaults = Defaults {
+            constraints: &list,
+            system: false,
+            workloads: w,
+        };
+        results_with(p, &nodes, &defaults)
+    };
+    let plain = pod("new", json!({"app": "web"}), json!({}));
+    // No Service selects the pod: no default selector, no constraint.
+    assert_eq!(with(&workloads, &plain), ["ok", "ok", "ok", "ok"]);
+    let svc = [("app".to_owned(), "web".to_owned())].into_iter().collect();
+    workloads
+        .services
+        .insert(("default".to_owned(), "web".to_owned()), svc);
+    // Zone a has 2 web pods, b 1: as a pod's own maxSkew 1 constraint would.
+    assert_eq!(with(&workloads, &plain), ["skew", "skew", "ok", "label"]);
+    // A pod with a constraint of its own (even a soft one) does not take the defaults.
+    let soft = pod(
+        "new",
+        json!({"app": "web"}),
+        spread(1, "zone", json!({"whenUnsatisfiable": "ScheduleAnyway"})),
+    );
+    assert_eq!(with(&workloads, &soft), ["ok", "ok", "ok", "ok"]);
 }
