@@ -20,6 +20,7 @@ use crate::framework::fit_error::FitError;
 use crate::framework::preemption::Preemption;
 use crate::queue::{
     ClusterEvent, Failure, QueueConfig, QueuedPod, SchedulingQueue, nominated_node, pod_key,
+    pod_priority,
 };
 use crate::snapshot::PodInfo;
 
@@ -321,18 +322,32 @@ impl Scheduling {
                     .preemptions
                     .get_mut(name)
                     .map(|p| p.preempt(algorithm, &info, self.cache.snapshot()));
+                let mut lower_nominated = Vec::new();
                 let (nominate, victims) = match preemption {
-                    Some(Ok(candidate)) => (
-                        Some(Some(candidate.node)),
-                        candidate
-                            .victims
-                            .iter()
-                            .map(|v| Arc::clone(&v.pod))
-                            .collect(),
-                    ),
+                    Some(Ok(candidate)) => {
+                        if let Err(error) =
+                            self.queue.add_nominated(Arc::clone(&pod), &candidate.node)
+                        {
+                            tracing::warn!(%error, "nomination not recorded");
+                        }
+                        // Lower-priority pods nominated there may no longer fit: their
+                        // nomination is cleared (upstream `prepareCandidate`).
+                        let priority = pod_priority(&pod);
+                        for other in self.queue.nominated_pods_on(&candidate.node) {
+                            if pod_priority(&other) < priority {
+                                if let Ok(key) = pod_key(&other) {
+                                    self.queue.remove_nominated(&key);
+                                }
+                                lower_nominated.push(other);
+                            }
+                        }
+                        let victims = candidate.victims.iter().map(|v| Arc::clone(&v.pod));
+                        (Some(Some(candidate.node)), victims.collect())
+                    }
                     Some(Err(message)) => {
                         fit.post_filter_msg = message;
-                        let clear = nominated_node(&pod).is_some();
+                        let clear = self.queue.remove_nominated(&popped.key).is_some()
+                            || nominated_node(&pod).is_some();
                         (clear.then_some(None), Vec::new())
                     }
                     None => (None, Vec::new()),
@@ -349,6 +364,9 @@ impl Scheduling {
                 self.tasks.spawn(async move {
                     if let Some(Some(node)) = &nominate {
                         binder.preempt(&pod, node, victims, &scheduler_name).await;
+                        for other in lower_nominated {
+                            binder.nominate(&other, None).await;
+                        }
                     }
                     binder.report_unschedulable(Arc::clone(&pod), message).await;
                     if let Some(node) = nominate {

@@ -72,7 +72,8 @@ impl Preemption {
 
     /// Preemption for `pod`, which fits no node of `snapshot`: the chosen candidate, or
     /// the PostFilter message (`preemption: …`, without the final period) for the
-    /// `FailedScheduling` note.
+    /// `FailedScheduling` note. With no nodes at all there is nothing to try and the
+    /// message is empty (upstream does not run PostFilter then).
     pub fn preempt(
         &mut self,
         algorithm: &Algorithm,
@@ -83,6 +84,9 @@ impl Preemption {
             return Err(format!("preemption: {why}"));
         }
         let all = snapshot.nodes.len();
+        if all == 0 {
+            return Err(String::new());
+        }
         let mut diagnosis = FitError::new(all);
         let mut potential = Vec::new();
         for (i, node) in snapshot.nodes.iter().enumerate() {

@@ -255,6 +255,7 @@ fn preempt_chooses_a_node_or_explains() {
             10,
             Err("preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling"),
         ),
+        ("no nodes: no message", vec![], 10, Err("")),
     ];
     for (case, nodes, priority, want) in cases {
         let snap = snapshot(nodes);
