@@ -9,6 +9,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{Node, Pod};
 
 use crate::framework::Snapshot;
+use crate::plugins::pod_topology_spread_score::WorkloadSelectors;
 use crate::queue::{ClusterEvent, NodeAspect};
 use crate::selector::Labels;
 use crate::snapshot::{NodeInfo, PodInfo};
@@ -211,6 +212,11 @@ impl ClusterCache {
     /// Forgets a namespace.
     pub fn delete_namespace(&mut self, name: &str) {
         self.snapshot.namespace_labels.remove(name);
+    }
+
+    /// Services' and controllers' selectors (PodTopologySpread's default selector).
+    pub fn workload_selectors_mut(&mut self) -> &mut WorkloadSelectors {
+        &mut self.snapshot.workload_selectors
     }
 }
 

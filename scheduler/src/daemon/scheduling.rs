@@ -221,6 +221,16 @@ impl Scheduling {
                 }
                 Vec::new()
             }
+            Update::Selector(source, namespace, name, selector) => {
+                self.cache
+                    .workload_selectors_mut()
+                    .set(source, namespace, name, selector);
+                Vec::new()
+            }
+            Update::SelectorsListed(source, all) => {
+                self.cache.workload_selectors_mut().replace_all(source, all);
+                Vec::new()
+            }
         };
         for event in events {
             self.moved(event, now);

@@ -1,17 +1,21 @@
-//! The watchers: Nodes, Pods and Namespaces through `kube::runtime::watcher`, each
+//! The watchers: Nodes, Pods, Namespaces, and the selectors of Services and ReplicaSets
+//! (PodTopologySpread's default selector) through `kube::runtime::watcher`, each
 //! turned into [`Update`]s on the scheduling task's one channel. A (re)list arrives as
 //! one `…Listed` update holding every object, so the cache can drop what vanished.
 
 use std::sync::Arc;
 
 use futures::StreamExt as _;
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::Api;
 use kube::runtime::WatchStreamExt as _;
 use kube::runtime::watcher::{self, Event};
 use tokio::sync::mpsc;
 
 use super::Message;
+use crate::plugins::pod_topology_spread_score::{SelectorSource, WorkloadKind};
 
 /// A change seen by a watcher.
 #[derive(Debug)]
@@ -34,9 +38,14 @@ pub enum Update {
     NamespaceDeleted(String),
     /// Every namespace, after a (re)list.
     NamespacesListed(Vec<Arc<Namespace>>),
+    /// A Service's or controller's (namespace, name, selector); `None` when it was
+    /// deleted or selects nothing.
+    Selector(SelectorSource, String, String, Option<LabelSelector>),
+    /// Every selector of one source, after a (re)list.
+    SelectorsListed(SelectorSource, Vec<(String, String, LabelSelector)>),
 }
 
-/// Spawns the three watchers; they end when the channel closes.
+/// Spawns the watchers; they end when the channel closes.
 pub(super) fn spawn(
     client: &kube::Client,
     tx: &mpsc::Sender<Message>,
@@ -73,7 +82,63 @@ pub(super) fn spawn(
                 Listing::All(all) => Update::NamespacesListed(all),
             },
         )),
+        tokio::spawn(pump(Api::<Service>::all(client.clone()), tx.clone(), |e| {
+            selectors(SelectorSource::Service, e, service_selector)
+        })),
+        tokio::spawn(pump(
+            Api::<ReplicaSet>::all(client.clone()),
+            tx.clone(),
+            |e| {
+                let source = SelectorSource::Controller(WorkloadKind::ReplicaSet);
+                selectors(source, e, |rs: &ReplicaSet| {
+                    rs.spec.as_ref().map(|s| s.selector.clone())
+                })
+            },
+        )),
     ]
+}
+
+/// A Service's selector as a label selector; `None` without one (it selects nothing).
+fn service_selector(s: &Service) -> Option<LabelSelector> {
+    let labels = s.spec.as_ref()?.selector.clone()?;
+    Some(LabelSelector {
+        match_labels: Some(labels),
+        match_expressions: None,
+    })
+}
+
+/// A watcher event of a selecting object as a selector update.
+fn selectors<K: kube::Resource>(
+    source: SelectorSource,
+    e: Listing<K>,
+    selector_of: impl Fn(&K) -> Option<LabelSelector>,
+) -> Update {
+    let id = |o: &K| {
+        let meta = o.meta();
+        (
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
+        )
+    };
+    match e {
+        Listing::Apply(o) => {
+            let (ns, name) = id(&o);
+            Update::Selector(source, ns, name, selector_of(&o))
+        }
+        Listing::Delete(o) => {
+            let (ns, name) = id(&o);
+            Update::Selector(source, ns, name, None)
+        }
+        Listing::All(all) => Update::SelectorsListed(
+            source,
+            all.iter()
+                .filter_map(|o| {
+                    let (ns, name) = id(o);
+                    selector_of(o).map(|s| (ns, name, s))
+                })
+                .collect(),
+        ),
+    }
 }
 
 /// A watcher event with `Init…` folded into one list.

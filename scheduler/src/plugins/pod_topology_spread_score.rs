@@ -66,7 +66,58 @@ pub struct WorkloadSelectors {
     pub controllers: HashMap<(WorkloadKind, String, String), LabelSelector>,
 }
 
+/// Which kind of object a selector of [`WorkloadSelectors`] belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SelectorSource {
+    /// A Service (`spec.selector`, a label map).
+    Service,
+    /// A controller of this kind (`spec.selector`).
+    Controller(WorkloadKind),
+}
+
 impl WorkloadSelectors {
+    /// Sets the selector of one object; `None` (deleted, or a Service without a
+    /// selector) removes it.
+    pub fn set(
+        &mut self,
+        source: SelectorSource,
+        namespace: String,
+        name: String,
+        selector: Option<LabelSelector>,
+    ) {
+        match (source, selector) {
+            (SelectorSource::Service, Some(s)) => {
+                let labels = s.match_labels.unwrap_or_default();
+                self.services.insert((namespace, name), labels);
+            }
+            (SelectorSource::Service, None) => {
+                self.services.remove(&(namespace, name));
+            }
+            (SelectorSource::Controller(kind), Some(s)) => {
+                self.controllers.insert((kind, namespace, name), s);
+            }
+            (SelectorSource::Controller(kind), None) => {
+                self.controllers.remove(&(kind, namespace, name));
+            }
+        }
+    }
+
+    /// Replaces every selector of `source` with `all` (namespace, name, selector), as
+    /// after a relist.
+    pub fn replace_all(
+        &mut self,
+        source: SelectorSource,
+        all: Vec<(String, String, LabelSelector)>,
+    ) {
+        match source {
+            SelectorSource::Service => self.services.clear(),
+            SelectorSource::Controller(kind) => self.controllers.retain(|(k, _, _), _| *k != kind),
+        }
+        for (namespace, name, selector) in all {
+            self.set(source, namespace, name, Some(selector));
+        }
+    }
+
     /// The pod's default selector, or `None` when it has no requirement (upstream's
     /// `DefaultSelector(...).Empty()`).
     pub fn default_selector(&self, pod: &PodInfo) -> Option<LabelSelector> {

@@ -480,3 +480,46 @@ fn the_cycle_spreads_by_default() {
         assert_eq!(algorithm.schedule(&p, &snapshot).unwrap().node, "c");
     }
 }
+
+#[test]
+fn selectors_follow_watch_updates() {
+    let sel = |k: &str| LabelSelector {
+        match_labels: Some([(k.to_owned(), String::new())].into_iter().collect()),
+        match_expressions: None,
+    };
+    let rs = SelectorSource::Controller(WorkloadKind::ReplicaSet);
+    let rc = SelectorSource::Controller(WorkloadKind::ReplicationController);
+    let mut w = WorkloadSelectors::default();
+    w.set(
+        SelectorSource::Service,
+        "d".into(),
+        "a".into(),
+        Some(sel("a")),
+    );
+    w.set(
+        SelectorSource::Service,
+        "d".into(),
+        "b".into(),
+        Some(sel("b")),
+    );
+    w.set(SelectorSource::Service, "d".into(), "b".into(), None);
+    w.set(rs, "d".into(), "r".into(), Some(sel("r")));
+    w.set(rc, "d".into(), "c".into(), Some(sel("c")));
+    let services = |w: &WorkloadSelectors| {
+        let mut v: Vec<String> = w.services.keys().map(|(_, n)| n.clone()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(services(&w), ["a"]);
+    assert_eq!(w.controllers.len(), 2);
+    // A relist of ReplicaSets replaces only ReplicaSets.
+    w.replace_all(rs, vec![("d".into(), "r2".into(), sel("r2"))]);
+    let mut names: Vec<&str> = w.controllers.keys().map(|(_, _, n)| n.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["c", "r2"]);
+    w.replace_all(
+        SelectorSource::Service,
+        vec![("d".into(), "z".into(), sel("z"))],
+    );
+    assert_eq!(services(&w), ["z"]);
+}
