@@ -15,6 +15,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== benchmarks (short mode)"
 cargo bench --locked -p keelson-apiserver --bench storage -- --short
 cargo bench --locked -p keelson-apiserver --bench api -- --short
+cargo bench --locked -p keelson-scheduler --bench scheduler -- --short
 
 echo "== tests"
 cargo nextest run --workspace --locked --no-fail-fast

@@ -1,0 +1,225 @@
+//! The in-process apiserver, the scheduler daemon, concurrent creates and the watcher
+//! that counts bound pods.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use keelson_apiserver::api::ApiConfig;
+use keelson_apiserver::cache::CacheConfig;
+use keelson_apiserver::server::{self, RunningServer, ServerConfig};
+use keelson_apiserver::storage::StorageUrl;
+use keelson_scheduler::config::SchedulerConfig;
+use keelson_scheduler::daemon::{self, DaemonConfig, DaemonError};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::watcher;
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::workload::{self, Kind};
+
+/// Concurrent clients creating objects.
+pub(crate) const CLIENTS: usize = 100;
+
+/// An apiserver with the embedded store in a temporary directory.
+pub(crate) struct Cluster {
+    server: RunningServer,
+    pub(crate) client: kube::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    pub(crate) async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let api = ApiConfig {
+            max_inflight_mutating: 1_000,
+            max_inflight_readonly: 2_000,
+            ..ApiConfig::default()
+        };
+        let config = ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            storage: StorageUrl::default_for(dir.path()),
+            api,
+            cache: CacheConfig::default(),
+            drain_timeout: Duration::from_secs(2),
+        };
+        let server = server::start(config).await.unwrap();
+        let client =
+            kube::Client::try_from(kube::Config::new(server.url().parse().unwrap())).unwrap();
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        for ns in [workload::SETUP_NAMESPACE, workload::TEST_NAMESPACE] {
+            let object: Namespace =
+                serde_json::from_value(json!({ "metadata": { "name": ns } })).unwrap();
+            namespaces
+                .create(&PostParams::default(), &object)
+                .await
+                .unwrap();
+        }
+        Self {
+            server,
+            client,
+            _dir: dir,
+        }
+    }
+
+    pub(crate) async fn stop(self) {
+        self.server.stop().await.ok();
+    }
+
+    /// Creates nodes `0..count` (object, then status) from [`CLIENTS`] clients.
+    pub(crate) async fn nodes(&self, count: usize) {
+        let api: Api<Node> = Api::all(self.client.clone());
+        parallel(count, move |i| {
+            let api = api.clone();
+            async move {
+                let (node, status) = workload::node(i);
+                api.create(&PostParams::default(), &node).await.unwrap();
+                let name = workload::node_name(i);
+                api.patch_status(&name, &PatchParams::default(), &Patch::Merge(status))
+                    .await
+                    .unwrap();
+            }
+        })
+        .await;
+    }
+
+    /// Creates `count` pods of `kind` named `<prefix>-<i>` in `namespace`.
+    pub(crate) async fn pods(
+        &self,
+        kind: Kind,
+        namespace: &'static str,
+        prefix: &str,
+        count: usize,
+    ) {
+        create_pods(self.client.clone(), kind, namespace, prefix, count).await;
+    }
+}
+
+/// Creates `count` pods of `kind` named `<prefix>-<i>` in `namespace` from [`CLIENTS`]
+/// clients.
+pub(crate) async fn create_pods(
+    client: kube::Client,
+    kind: Kind,
+    namespace: &'static str,
+    prefix: &str,
+    count: usize,
+) {
+    let api: Api<Pod> = Api::namespaced(client, namespace);
+    let prefix = Arc::<str>::from(prefix);
+    parallel(count, move |i| {
+        let api = api.clone();
+        let prefix = prefix.clone();
+        async move {
+            let pod = workload::pod(kind, namespace, &format!("{prefix}-{i}"));
+            api.create(&PostParams::default(), &pod).await.unwrap();
+        }
+    })
+    .await;
+}
+
+/// Runs `op(0..count)` from [`CLIENTS`] tasks, each taking the next index.
+async fn parallel<F, Fut>(count: usize, op: F)
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS.min(count) {
+        let next = next.clone();
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    break;
+                }
+                op(i).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+/// Counts the pods of a namespace that have `spec.nodeName` set, from a watch.
+pub(crate) struct BoundCounter {
+    bound: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl BoundCounter {
+    pub(crate) fn start(client: &kube::Client, namespace: &str) -> Self {
+        let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+        let bound = Arc::new(AtomicUsize::new(0));
+        let counter = bound.clone();
+        let task = tokio::spawn(async move {
+            let mut seen = HashSet::new();
+            let mut events = watcher(api, watcher::Config::default()).boxed();
+            while let Some(event) = events.next().await {
+                let pod = match event {
+                    Ok(watcher::Event::Apply(pod) | watcher::Event::InitApply(pod)) => pod,
+                    _ => continue,
+                };
+                let on_node = pod.spec.as_ref().and_then(|s| s.node_name.as_ref());
+                if on_node.is_some()
+                    && let Some(name) = pod.metadata.name
+                    && seen.insert(name)
+                {
+                    counter.store(seen.len(), Ordering::Relaxed);
+                }
+            }
+        });
+        Self { bound, task }
+    }
+
+    /// Pods bound so far.
+    pub(crate) fn get(&self) -> usize {
+        self.bound.load(Ordering::Relaxed)
+    }
+
+    /// Polls every 20 ms until `want` pods are bound or `limit` passes; the count.
+    pub(crate) async fn wait(&self, want: usize, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.get() < want && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.get()
+    }
+}
+
+impl Drop for BoundCounter {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A running scheduler daemon (default profile, no leader election).
+pub(crate) struct Scheduler {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), DaemonError>>,
+}
+
+impl Scheduler {
+    pub(crate) fn start(client: &kube::Client) -> Self {
+        let mut scheduler = SchedulerConfig::default();
+        scheduler.leader_election.leader_elect = false;
+        let config = DaemonConfig {
+            scheduler,
+            identity: "bench".to_owned(),
+            drain_timeout: Duration::from_secs(5),
+        };
+        let (stop, rx) = watch::channel(false);
+        let task = tokio::spawn(daemon::run(client.clone(), config, rx));
+        Self { stop, task }
+    }
+
+    pub(crate) async fn stop(self) {
+        self.stop.send_replace(true);
+        self.task.await.unwrap().unwrap();
+    }
+}

@@ -1,0 +1,166 @@
+//! The benchmark cases (upstream scheduler_perf shape) and the objects they create.
+
+use k8s_openapi::api::core::v1::{Node, Pod};
+use serde_json::{Value, json};
+
+/// Zones the nodes are spread over (`topology.kubernetes.io/zone`).
+pub(crate) const ZONES: usize = 10;
+/// Namespace of the pods placed before measuring.
+pub(crate) const SETUP_NAMESPACE: &str = "sched-setup";
+/// Namespace of the measured pods.
+pub(crate) const TEST_NAMESPACE: &str = "sched-test";
+
+/// What the pods of a case ask of the scheduler besides resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Resource requests only.
+    Basic,
+    /// Required anti-affinity on `kubernetes.io/hostname` against `color: green` pods.
+    PodAntiAffinity,
+    /// Required node affinity to half of the zones.
+    NodeAffinity,
+    /// `DoNotSchedule` spread, maxSkew 1 over zones.
+    TopologySpreading,
+}
+
+impl Kind {
+    /// The case name printed.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Basic => "Basic",
+            Kind::PodAntiAffinity => "PodAntiAffinity",
+            Kind::NodeAffinity => "NodeAffinity",
+            Kind::TopologySpreading => "TopologySpreading",
+        }
+    }
+}
+
+/// One benchmark case.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Case {
+    /// The workload.
+    pub(crate) kind: Kind,
+    /// Nodes created.
+    pub(crate) nodes: usize,
+    /// Pods scheduled before measuring.
+    pub(crate) init_pods: usize,
+    /// Pods measured.
+    pub(crate) measured_pods: usize,
+}
+
+impl Case {
+    /// The label printed: `Basic 5000 nodes`.
+    pub(crate) fn label(&self) -> String {
+        format!("{} {} nodes", self.kind.name(), self.nodes)
+    }
+}
+
+const KINDS: [Kind; 4] = [
+    Kind::Basic,
+    Kind::PodAntiAffinity,
+    Kind::NodeAffinity,
+    Kind::TopologySpreading,
+];
+
+/// The cases of a run. Anti-affinity allows one pod per node, so its measured pods are
+/// capped at the nodes left free by the init pods.
+pub(crate) fn cases(short: bool) -> Vec<Case> {
+    let sizes: &[(usize, usize, usize)] = if short {
+        &[(500, 100, 500)]
+    } else {
+        &[(5000, 1000, 10_000), (500, 100, 1000)]
+    };
+    let mut out = Vec::new();
+    for &(nodes, init_pods, measured) in sizes {
+        for kind in KINDS {
+            let measured_pods = match kind {
+                // Upstream measures 1000 anti-affinity pods on 5000 nodes.
+                Kind::PodAntiAffinity => measured.min(1000).min(nodes - init_pods),
+                _ => measured,
+            };
+            out.push(Case {
+                kind,
+                nodes,
+                init_pods,
+                measured_pods,
+            });
+        }
+    }
+    out
+}
+
+/// Node `i`: 4 cpu, 32Gi, 110 pods, hostname and zone labels. Its status goes in a
+/// separate `patch_status` (create ignores status).
+pub(crate) fn node(i: usize) -> (Node, Value) {
+    let name = node_name(i);
+    let node = serde_json::from_value(json!({
+        "metadata": { "name": name, "labels": {
+            "kubernetes.io/hostname": name,
+            "topology.kubernetes.io/zone": zone(i % ZONES),
+        }},
+    }))
+    .unwrap_or_default();
+    let resources = json!({ "cpu": "4", "memory": "32Gi", "pods": "110" });
+    let status = json!({ "status": {
+        "capacity": resources, "allocatable": resources,
+        "conditions": [{ "type": "Ready", "status": "True" }],
+    }});
+    (node, status)
+}
+
+/// The name of node `i`.
+pub(crate) fn node_name(i: usize) -> String {
+    format!("node-{i}")
+}
+
+fn zone(i: usize) -> String {
+    format!("zone-{i}")
+}
+
+/// A pod of the case's kind requesting 100m / 500Mi.
+pub(crate) fn pod(kind: Kind, namespace: &str, name: &str) -> Pod {
+    let mut spec = json!({ "containers": [{
+        "name": "c", "image": "registry.k8s.io/pause:3.10",
+        "resources": { "requests": { "cpu": "100m", "memory": "500Mi" } },
+    }]});
+    let mut labels = json!({ "app": "bench" });
+    match kind {
+        Kind::Basic => {}
+        Kind::PodAntiAffinity => {
+            labels["color"] = json!("green");
+            spec["affinity"] = json!({ "podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [{
+                    "labelSelector": { "matchExpressions": [
+                        { "key": "color", "operator": "In", "values": ["green"] },
+                    ]},
+                    "topologyKey": "kubernetes.io/hostname",
+                    "namespaces": [SETUP_NAMESPACE, TEST_NAMESPACE],
+                }],
+            }});
+        }
+        Kind::NodeAffinity => {
+            let zones: Vec<String> = (0..ZONES / 2).map(zone).collect();
+            spec["affinity"] = json!({ "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": { "nodeSelectorTerms": [{
+                    "matchExpressions": [{
+                        "key": "topology.kubernetes.io/zone", "operator": "In", "values": zones,
+                    }],
+                }]},
+            }});
+        }
+        Kind::TopologySpreading => {
+            labels["spread"] = json!("zone");
+            spec["topologySpreadConstraints"] = json!([{
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": { "matchLabels": { "spread": "zone" } },
+            }]);
+        }
+    }
+    serde_json::from_value(json!({
+        "metadata": { "name": name, "namespace": namespace, "labels": labels },
+        "spec": spec,
+    }))
+    .unwrap_or_default()
+}
