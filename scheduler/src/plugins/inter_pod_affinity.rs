@@ -22,19 +22,24 @@ pub const EXISTING_ANTI_AFFINITY: &str = "node(s) didn't satisfy existing pods a
 /// A namespace's labels, for terms with a namespace selector.
 pub type NamespaceLabels<'a> = &'a dyn Fn(&str) -> Option<Labels>;
 
-type Pair = (String, String);
+/// Counts per topology key, then per value: looked up with borrowed strings, so the
+/// per-node checks allocate nothing.
+type Counts = HashMap<String, HashMap<String, i64>>;
 
 /// What `pre_filter` found, per topology pair.
 #[derive(Debug, Default)]
 pub struct PreFilterState {
-    existing_anti: HashMap<Pair, i64>,
-    affinity: HashMap<Pair, i64>,
-    anti: HashMap<Pair, i64>,
+    existing_anti: Counts,
+    affinity: Counts,
+    anti: Counts,
 }
 
-fn bump(map: &mut HashMap<Pair, i64>, node: &NodeInfo, key: &str, by: i64) {
+fn bump(map: &mut Counts, node: &NodeInfo, key: &str, by: i64) {
     if let Some(v) = node.topology_value(key) {
-        *map.entry((key.to_owned(), v.to_owned())).or_default() += by;
+        *map.entry(key.to_owned())
+            .or_default()
+            .entry(v.to_owned())
+            .or_default() += by;
     }
 }
 
@@ -67,8 +72,9 @@ pub fn pre_filter(pod: &PodInfo, nodes: &[NodeInfo], ns: NamespaceLabels<'_>) ->
     state
 }
 
-fn count(map: &HashMap<Pair, i64>, key: &str, value: &str) -> i64 {
-    map.get(&(key.to_owned(), value.to_owned()))
+fn count(map: &Counts, key: &str, value: &str) -> i64 {
+    map.get(key)
+        .and_then(|values| values.get(value))
         .copied()
         .unwrap_or(0)
 }
@@ -131,7 +137,7 @@ pub fn scores(
     hard_weight: i64,
     ignore_existing_preferred: bool,
 ) -> Vec<i64> {
-    let mut topology: HashMap<Pair, i64> = HashMap::new();
+    let mut topology = Counts::new();
     for node in nodes {
         for existing in &node.pods {
             for w in &pod.preferred_affinity {
