@@ -71,9 +71,11 @@ impl Status {
     }
 }
 
-/// The labels of a node (none when absent).
-pub fn node_labels(node: &Node) -> Labels {
-    node.metadata.labels.clone().unwrap_or_default()
+/// The labels of a node (none when absent), borrowed: the filters run for every node
+/// of every cycle, so they must not copy them.
+pub fn node_labels(node: &Node) -> &Labels {
+    static EMPTY: Labels = Labels::new();
+    node.metadata.labels.as_ref().unwrap_or(&EMPTY)
 }
 
 /// The name of a node ("" when absent).

@@ -33,7 +33,7 @@ pub fn required_matches(pod: &Pod, node: &Node) -> bool {
                 a.required_during_scheduling_ignored_during_execution
                     .as_ref()
             })
-            .is_none_or(|sel| node_selector_matches(sel, &labels, node_name(node)))
+            .is_none_or(|sel| node_selector_matches(sel, labels, node_name(node)))
 }
 
 /// Filter: the node matches the pod's node selector and required affinity.
@@ -57,7 +57,7 @@ pub fn score(pod: &Pod, node: &Node) -> i64 {
     preferred
         .iter()
         .filter(|p| {
-            p.weight != 0 && node_selector_term_matches(&p.preference, &labels, node_name(node))
+            p.weight != 0 && node_selector_term_matches(&p.preference, labels, node_name(node))
         })
         .map(|p| i64::from(p.weight))
         .sum()
