@@ -24,6 +24,9 @@ use crate::queue::{
 };
 use crate::snapshot::PodInfo;
 
+/// Bindings and reports in flight at once; the loop waits for one to finish beyond it.
+const MAX_TASKS_IN_FLIGHT: usize = 256;
+
 /// The plugins a [`FitError`]'s reasons come from, for the queue's requeue rules (the
 /// reasons are the in-tree plugins' fixed texts). Unknown reasons name no plugin, which
 /// lets any cluster event retry the pod.
@@ -132,6 +135,23 @@ impl Scheduling {
             if now >= next_leftover {
                 self.queue.flush_unschedulable_leftover(now);
                 next_leftover = now + LEFTOVER_FLUSH_PERIOD;
+            }
+            if self.tasks.len() >= MAX_TASKS_IN_FLIGHT {
+                // Bindings are API writes: keep a bounded number in flight, as upstream's
+                // client rate limits do, rather than flooding the API server.
+                // Messages keep flowing meanwhile: a finishing task may be waiting to
+                // report on the same channel.
+                let tasks = &mut self.tasks;
+                let message = tokio::select! {
+                    _ = tasks.join_next() => None,
+                    m = rx.recv() => Some(m),
+                };
+                match message {
+                    Some(Some(m)) => self.handle(m, Instant::now()),
+                    Some(None) => return Ok(()),
+                    None => {}
+                }
+                continue;
             }
             if let Some(popped) = self.queue.pop(now) {
                 self.schedule_one(popped, now);
