@@ -7,7 +7,7 @@ use keelson_apiserver::api::ApiConfig;
 use keelson_apiserver::cache::CacheConfig;
 use keelson_apiserver::server::{self, RunningServer, ServerConfig};
 use keelson_apiserver::storage::StorageUrl;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub(crate) struct TestServer {
     pub(crate) server: Option<RunningServer>,
@@ -102,4 +102,31 @@ impl TestServer {
             .await;
         (s, v)
     }
+}
+
+/// Asserts a 422 Invalid with `message` and exactly `causes` (field, reason, message);
+/// an empty field stands for a cause without one, as upstream leaves it out.
+pub(crate) fn invalid(status: u16, body: &Value, message: &str, causes: &[(&str, &str, &str)]) {
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["kind"], "Status", "{body}");
+    assert_eq!(body["status"], "Failure", "{body}");
+    assert_eq!(body["reason"], "Invalid", "{body}");
+    assert_eq!(body["code"], 422, "{body}");
+    assert_eq!(body["message"], message, "{body}");
+    let want: Vec<Value> = causes
+        .iter()
+        .map(|(field, reason, message)| {
+            json!({"field": field, "reason": reason, "message": message})
+        })
+        .collect();
+    let got: Vec<Value> = body["details"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            json!({"field": c.get("field").cloned().unwrap_or(json!("")),
+                "reason": c["reason"], "message": c["message"]})
+        })
+        .collect();
+    assert_eq!(got, want, "{body}");
 }

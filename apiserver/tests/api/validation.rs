@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::TestServer;
+use crate::support::{TestServer, invalid};
 
 const JSON: &str = "application/json";
 const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/default/deployments";
@@ -27,28 +27,6 @@ fn deployment(name: &str, selector: Value, labels: Value) -> Value {
 
 fn service(name: &str, spec: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec})
-}
-
-/// Asserts a 422 Invalid with `message` and exactly `causes` (field, reason, message).
-fn invalid(status: u16, body: &Value, message: &str, causes: &[(&str, &str, &str)]) {
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["kind"], "Status", "{body}");
-    assert_eq!(body["reason"], "Invalid", "{body}");
-    assert_eq!(body["code"], 422, "{body}");
-    assert_eq!(body["message"], message, "{body}");
-    let want: Vec<Value> = causes
-        .iter()
-        .map(|(field, reason, message)| {
-            json!({"field": field, "reason": reason, "message": message})
-        })
-        .collect();
-    let got: Vec<Value> = body["details"]["causes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| json!({"field": c["field"], "reason": c["reason"], "message": c["message"]}))
-        .collect();
-    assert_eq!(got, want, "{body}");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::support::TestServer;
+use crate::support::{TestServer, invalid};
 
 mod storage;
 
@@ -19,33 +19,6 @@ const MIB: usize = 1024 * 1024;
 const IMMUTABLE_SET: &str = "Forbidden: field is immutable when `immutable` is set";
 const TOO_LONG: &str = "Too long: may not be more than 1048576 bytes";
 const KEY_MSG: &str = "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
-
-/// Asserts a 422 Invalid with `message` and exactly `causes` (field, reason, message);
-/// an empty field stands for a cause without one, as upstream leaves it out.
-pub(crate) fn invalid(status: u16, body: &Value, message: &str, causes: &[(&str, &str, &str)]) {
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["kind"], "Status", "{body}");
-    assert_eq!(body["status"], "Failure", "{body}");
-    assert_eq!(body["reason"], "Invalid", "{body}");
-    assert_eq!(body["code"], 422, "{body}");
-    assert_eq!(body["message"], message, "{body}");
-    let want: Vec<Value> = causes
-        .iter()
-        .map(|(field, reason, message)| {
-            json!({"field": field, "reason": reason, "message": message})
-        })
-        .collect();
-    let got: Vec<Value> = body["details"]["causes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            json!({"field": c.get("field").cloned().unwrap_or(json!("")),
-                "reason": c["reason"], "message": c["message"]})
-        })
-        .collect();
-    assert_eq!(got, want, "{body}");
-}
 
 fn config_map(name: &str, data: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data})

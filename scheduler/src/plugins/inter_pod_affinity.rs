@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::{MAX_NODE_SCORE, Status};
 use crate::selector::Labels;
-use crate::snapshot::{AffinityTerm, NodeInfo, PodInfo};
+use crate::snapshot::{AffinityTerm, NodeInfo, PodInfo, WeightedTerm};
 
 /// Upstream's `ErrReasonAffinityRulesNotMatch`.
 pub const AFFINITY: &str = "node(s) didn't match pod affinity rules";
@@ -140,26 +140,23 @@ pub fn scores(
     let mut topology = Counts::new();
     for node in nodes {
         for existing in &node.pods {
-            for w in &pod.preferred_affinity {
-                if w.term.matches(existing, ns) {
-                    bump(
-                        &mut topology,
-                        node,
-                        &w.term.topology_key,
-                        i64::from(w.weight),
-                    );
-                }
-            }
-            for w in &pod.preferred_anti_affinity {
-                if w.term.matches(existing, ns) {
-                    bump(
-                        &mut topology,
-                        node,
-                        &w.term.topology_key,
-                        -i64::from(w.weight),
-                    );
-                }
-            }
+            // The pod's preferences about placed pods, and the placed pods' about it.
+            add_weighted(
+                &mut topology,
+                node,
+                &pod.preferred_affinity,
+                existing,
+                1,
+                ns,
+            );
+            add_weighted(
+                &mut topology,
+                node,
+                &pod.preferred_anti_affinity,
+                existing,
+                -1,
+                ns,
+            );
             if hard_weight > 0 {
                 for t in &existing.required_affinity {
                     if t.matches(pod, ns) {
@@ -167,28 +164,23 @@ pub fn scores(
                     }
                 }
             }
-            if ignore_existing_preferred {
-                continue;
-            }
-            for w in &existing.preferred_affinity {
-                if w.term.matches(pod, ns) {
-                    bump(
-                        &mut topology,
-                        node,
-                        &w.term.topology_key,
-                        i64::from(w.weight),
-                    );
-                }
-            }
-            for w in &existing.preferred_anti_affinity {
-                if w.term.matches(pod, ns) {
-                    bump(
-                        &mut topology,
-                        node,
-                        &w.term.topology_key,
-                        -i64::from(w.weight),
-                    );
-                }
+            if !ignore_existing_preferred {
+                add_weighted(
+                    &mut topology,
+                    node,
+                    &existing.preferred_affinity,
+                    pod,
+                    1,
+                    ns,
+                );
+                add_weighted(
+                    &mut topology,
+                    node,
+                    &existing.preferred_anti_affinity,
+                    pod,
+                    -1,
+                    ns,
+                );
             }
         }
     }
@@ -196,6 +188,27 @@ pub fn scores(
         .iter()
         .map(|n| n.labels.iter().map(|(k, v)| count(&topology, k, v)).sum())
         .collect()
+}
+
+/// Adds `sign × weight` at `node`'s domain for each of `terms` that selects `target`.
+fn add_weighted(
+    topology: &mut Counts,
+    node: &NodeInfo,
+    terms: &[WeightedTerm],
+    target: &PodInfo,
+    sign: i64,
+    ns: NamespaceLabels<'_>,
+) {
+    for w in terms {
+        if w.term.matches(target, ns) {
+            bump(
+                topology,
+                node,
+                &w.term.topology_key,
+                sign * i64::from(w.weight),
+            );
+        }
+    }
 }
 
 /// NormalizeScore: min-max scaled to 0..=100 (all 0 when every node scored the same).

@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 
-use super::{JSON, MERGE, create, invalid};
-use crate::support::TestServer;
+use super::{JSON, MERGE, create};
+use crate::support::{TestServer, invalid};
 
 const PVCS: &str = "/api/v1/namespaces/default/persistentvolumeclaims";
 const PVS: &str = "/api/v1/persistentvolumes";
