@@ -91,6 +91,8 @@ pub struct ClusterCache {
     pods: HashMap<String, (String, Arc<PodInfo>)>,
     /// Keys of pods placed by this scheduler whose binding the watcher has not shown yet.
     assumed: HashSet<String>,
+    /// Node name → position in `snapshot.nodes`.
+    positions: HashMap<String, usize>,
 }
 
 impl ClusterCache {
@@ -110,7 +112,8 @@ impl ClusterCache {
     }
 
     fn node_mut(&mut self, name: &str) -> Option<&mut NodeInfo> {
-        self.snapshot.nodes.iter_mut().find(|n| n.name == name)
+        let i = *self.positions.get(name)?;
+        self.snapshot.nodes.get_mut(i)
     }
 
     /// Adds or updates a node; the events it stands for.
@@ -127,15 +130,21 @@ impl ClusterCache {
                 info.add_pod(Arc::clone(pod));
             }
         }
+        self.positions.insert(name, self.snapshot.nodes.len());
         self.snapshot.nodes.push(info);
         vec![ClusterEvent::NodeAdd]
     }
 
     /// Removes a node (its pods stay known, for when it comes back).
     pub fn delete_node(&mut self, name: &str) -> Option<ClusterEvent> {
-        let before = self.snapshot.nodes.len();
-        self.snapshot.nodes.retain(|n| n.name != name);
-        (self.snapshot.nodes.len() != before).then_some(ClusterEvent::NodeDelete)
+        let i = self.positions.remove(name)?;
+        self.snapshot.nodes.remove(i);
+        for node in &self.snapshot.nodes[i..] {
+            if let Some(p) = self.positions.get_mut(&node.name) {
+                *p -= 1;
+            }
+        }
+        Some(ClusterEvent::NodeDelete)
     }
 
     /// Replaces the nodes after a relist: deletes the ones missing, applies the others.
@@ -348,5 +357,27 @@ mod tests {
         assert_eq!(cache.snapshot().nodes[0].pods.len(), 1);
         assert_eq!(cache.remove_pod("default/a").as_deref(), Some("n2"));
         assert!(cache.snapshot().nodes[0].pods.is_empty());
+    }
+
+    #[test]
+    fn deleting_a_node_keeps_the_others_addressable() {
+        let mut cache = ClusterCache::new();
+        for n in ["n1", "n2", "n3"] {
+            cache.apply_node(node(n));
+        }
+        assert_eq!(cache.delete_node("n2"), Some(ClusterEvent::NodeDelete));
+        assert_eq!(cache.delete_node("n2"), None);
+        let p = Arc::new(PodInfo::new(Arc::new(pod("a", Some("n3"), None))));
+        cache.add_assigned(p, "n3", false);
+        let counts: Vec<(&str, usize)> = cache
+            .snapshot()
+            .nodes
+            .iter()
+            .map(|n| (n.name.as_str(), n.pods.len()))
+            .collect();
+        assert_eq!(counts, [("n1", 0), ("n3", 1)]);
+        cache.apply_node(node("n2"));
+        assert_eq!(cache.remove_pod("default/a").as_deref(), Some("n3"));
+        assert!(cache.snapshot().nodes.iter().all(|n| n.pods.is_empty()));
     }
 }
