@@ -47,16 +47,24 @@ fn matches_all(terms: &[AffinityTerm], pod: &PodInfo, ns: NamespaceLabels<'_>) -
     !terms.is_empty() && terms.iter().all(|t| t.matches(pod, ns))
 }
 
-/// Counts, over every placed pod, what the filter needs for `pod`.
+/// Counts what the filter needs for `pod`: the placed pods' required anti-affinity
+/// (only pods that have such terms are visited) and, when the pod has required terms of
+/// its own, the placed pods those terms select.
 pub fn pre_filter(pod: &PodInfo, nodes: &[NodeInfo], ns: NamespaceLabels<'_>) -> PreFilterState {
     let mut state = PreFilterState::default();
+    let own_terms = !(pod.required_affinity.is_empty() && pod.required_anti_affinity.is_empty());
     for node in nodes {
-        for existing in &node.pods {
+        for existing in &node.pods_with_required_anti_affinity {
             for term in &existing.required_anti_affinity {
                 if term.matches(pod, ns) {
                     bump(&mut state.existing_anti, node, &term.topology_key, 1);
                 }
             }
+        }
+        if !own_terms {
+            continue;
+        }
+        for existing in &node.pods {
             if matches_all(&pod.required_affinity, existing, ns) {
                 for term in &pod.required_affinity {
                     bump(&mut state.affinity, node, &term.topology_key, 1);
@@ -90,17 +98,19 @@ pub fn filter(
     if !satisfies_affinity(state, pod, node, ns) {
         return Status::unresolvable(AFFINITY);
     }
-    let anti_hit = pod.required_anti_affinity.iter().any(|t| {
-        node.topology_value(&t.topology_key)
-            .is_some_and(|v| count(&state.anti, &t.topology_key, v) > 0)
-    });
+    let anti_hit = !state.anti.is_empty()
+        && pod.required_anti_affinity.iter().any(|t| {
+            node.topology_value(&t.topology_key)
+                .is_some_and(|v| count(&state.anti, &t.topology_key, v) > 0)
+        });
     if anti_hit {
         return Status::unschedulable(ANTI_AFFINITY);
     }
-    let existing_hit = node
-        .labels
-        .iter()
-        .any(|(k, v)| count(&state.existing_anti, k, v) > 0);
+    let existing_hit = !state.existing_anti.is_empty()
+        && node
+            .labels
+            .iter()
+            .any(|(k, v)| count(&state.existing_anti, k, v) > 0);
     if existing_hit {
         return Status::unschedulable(EXISTING_ANTI_AFFINITY);
     }
@@ -129,7 +139,8 @@ fn satisfies_affinity(
 
 /// PreScore + Score: the raw score of every node (same order as `nodes`), from the
 /// preferred terms of the pod and of placed pods, and placed pods' required affinity
-/// weighted by `hard_weight`.
+/// weighted by `hard_weight`. Empty when nothing applies (every node scores 0): a pod
+/// without preferred terms only visits the placed pods that have affinity terms.
 pub fn scores(
     pod: &PodInfo,
     nodes: &[NodeInfo],
@@ -137,9 +148,15 @@ pub fn scores(
     hard_weight: i64,
     ignore_existing_preferred: bool,
 ) -> Vec<i64> {
+    let own_terms = !(pod.preferred_affinity.is_empty() && pod.preferred_anti_affinity.is_empty());
     let mut topology = Counts::new();
     for node in nodes {
-        for existing in &node.pods {
+        let placed = if own_terms {
+            &node.pods
+        } else {
+            &node.pods_with_affinity
+        };
+        for existing in placed {
             // The pod's preferences about placed pods, and the placed pods' about it.
             add_weighted(
                 &mut topology,
@@ -183,6 +200,9 @@ pub fn scores(
                 );
             }
         }
+    }
+    if topology.is_empty() {
+        return Vec::new();
     }
     nodes
         .iter()

@@ -179,3 +179,35 @@ fn preferred_terms_score_by_topology() {
     normalize(&mut same);
     assert_eq!(same, [0, 0]);
 }
+
+#[test]
+fn pods_without_terms_only_meet_placed_pods_that_have_terms() {
+    let plain = |name: &str| pod(name, "default", json!({"app": "web"}), Value::Null);
+    let mut nodes = cluster(plain("a"));
+    nodes[1].add_pod(plain("b"));
+    let web = plain("web");
+    // Nobody has terms: nothing to score, nothing to count.
+    assert!(scores(&web, &nodes, &no_ns, 1, false).is_empty());
+    let state = pre_filter(&web, &nodes, &no_ns);
+    assert!(state.existing_anti.is_empty() && state.affinity.is_empty());
+    // A placed pod preferring `app: web` in its zone is found through the index, and
+    // its required anti-affinity still keeps `web` off its host.
+    let fan = pod(
+        "fan",
+        "default",
+        json!({"app": "fan"}),
+        json!({
+            "podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 3, "podAffinityTerm": term("web", "zone")}]},
+            "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term("web", "kubernetes.io/hostname")]}
+        }),
+    );
+    nodes[2].add_pod(Arc::clone(&fan));
+    assert_eq!(nodes[2].pods_with_affinity.len(), 1);
+    assert_eq!(scores(&web, &nodes, &no_ns, 1, false), [0, 0, 3]);
+    let blocked = codes(&web, &nodes);
+    assert_eq!(blocked[2].1, [EXISTING_ANTI_AFFINITY]);
+    assert!(nodes[2].remove_pod("default/fan"));
+    assert!(nodes[2].pods_with_affinity.is_empty());
+    assert!(nodes[2].pods_with_required_anti_affinity.is_empty());
+    assert!(scores(&web, &nodes, &no_ns, 1, false).is_empty());
+}

@@ -24,6 +24,10 @@ pub struct NodeInfo {
     pub labels: Labels,
     /// Every pod on it.
     pub pods: Vec<Arc<PodInfo>>,
+    /// The pods on it with any pod (anti-)affinity term (upstream `PodsWithAffinity`).
+    pub pods_with_affinity: Vec<Arc<PodInfo>>,
+    /// The pods on it with required anti-affinity terms.
+    pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
     /// Allocatable, requested and host ports: always the sums over `pods`.
     pub resources: crate::resources::NodeInfo,
 }
@@ -37,6 +41,8 @@ impl NodeInfo {
             resources: crate::resources::NodeInfo::new(&node),
             node,
             pods: Vec::new(),
+            pods_with_affinity: Vec::new(),
+            pods_with_required_anti_affinity: Vec::new(),
         }
     }
 
@@ -53,6 +59,12 @@ impl NodeInfo {
     pub fn add_pod(&mut self, pod: Arc<PodInfo>) {
         self.remove_pod(&pod.key);
         self.resources.add_pod(&pod.pod);
+        if pod.has_affinity() {
+            self.pods_with_affinity.push(Arc::clone(&pod));
+        }
+        if !pod.required_anti_affinity.is_empty() {
+            self.pods_with_required_anti_affinity.push(Arc::clone(&pod));
+        }
         self.pods.push(pod);
     }
 
@@ -63,6 +75,13 @@ impl NodeInfo {
         };
         let removed = self.pods.remove(i);
         self.resources.remove_pod(&removed.pod);
+        if removed.has_affinity() {
+            self.pods_with_affinity.retain(|p| p.key != key);
+        }
+        if !removed.required_anti_affinity.is_empty() {
+            self.pods_with_required_anti_affinity
+                .retain(|p| p.key != key);
+        }
         true
     }
 

@@ -133,3 +133,14 @@ impl PodInfo {
         }
     }
 }
+
+impl PodInfo {
+    /// Whether the pod has any pod affinity or anti-affinity term, required or
+    /// preferred.
+    pub fn has_affinity(&self) -> bool {
+        !(self.required_affinity.is_empty()
+            && self.required_anti_affinity.is_empty()
+            && self.preferred_affinity.is_empty()
+            && self.preferred_anti_affinity.is_empty())
+    }
+}
