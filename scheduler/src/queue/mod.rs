@@ -13,6 +13,7 @@
 
 mod backoff;
 mod events;
+mod gates;
 mod info;
 mod moves;
 mod nominator;
@@ -28,6 +29,7 @@ use k8s_openapi::api::core::v1::Pod;
 
 pub use backoff::QueueConfig;
 pub use events::{ClusterEvent, NodeAspect, event_may_help, plugin_interested};
+pub use gates::is_gated;
 pub use info::{QueuedPod, nominated_node, pod_key, pod_meaningfully_changed, pod_priority};
 pub use nominator::Nominator;
 
@@ -59,6 +61,8 @@ pub enum Placement {
     Unschedulable,
     /// Still being scheduled (popped, not yet requeued or done).
     InFlight,
+    /// Held back until its scheduling gates are removed.
+    Gated,
     /// Nowhere: the pod is not (or no longer) pending.
     Dropped,
 }
@@ -103,6 +107,8 @@ pub struct SchedulingQueue {
     active: BTreeMap<ActiveOrder, String>,
     backoff: BTreeMap<BackoffOrder, String>,
     unschedulable: BTreeSet<String>,
+    /// Pods with scheduling gates, by key (not in `pods`; see `gates.rs`).
+    gated: HashMap<String, Arc<Pod>>,
     /// Scheduling cycles of the pods in flight.
     in_flight: BTreeSet<u64>,
     /// Events received while pods were in flight, with the cycle current at the time;
@@ -122,6 +128,7 @@ impl SchedulingQueue {
             active: BTreeMap::new(),
             backoff: BTreeMap::new(),
             unschedulable: BTreeSet::new(),
+            gated: HashMap::new(),
             in_flight: BTreeSet::new(),
             in_flight_events: VecDeque::new(),
             seq: 0,
@@ -135,10 +142,13 @@ impl SchedulingQueue {
         &self.config
     }
 
-    /// Adds a newly seen pending pod to the active queue. A pod already known is
-    /// treated as an update.
+    /// Adds a newly seen pending pod to the active queue, or holds it back while it has
+    /// scheduling gates. A pod already known is treated as an update.
     pub fn add(&mut self, pod: Arc<Pod>, now: Instant) -> Result<Placement, QueueError> {
         let key = pod_key(&pod)?;
+        if let Some(placement) = self.hold_if_gated(&key, &pod) {
+            return Ok(placement);
+        }
         if self.pods.contains_key(&key) {
             return self.update(pod, now);
         }
@@ -206,7 +216,7 @@ impl SchedulingQueue {
     pub fn delete(&mut self, key: &str) -> bool {
         self.nominator.remove(key);
         let Some(slot) = self.pods.remove(key) else {
-            return false;
+            return self.gated.remove(key).is_some();
         };
         match slot.place {
             Place::Active(order) => {
@@ -350,6 +360,7 @@ impl SchedulingQueue {
             Some(Place::Backoff { .. }) => Placement::Backoff,
             Some(Place::Unschedulable) => Placement::Unschedulable,
             Some(Place::InFlight { .. }) => Placement::InFlight,
+            None if self.gated.contains_key(key) => Placement::Gated,
             None => Placement::Dropped,
         }
     }
