@@ -22,7 +22,7 @@ use crate::plugins::node_resources::{BalancedAllocation, Fit};
 use crate::plugins::pod_topology_spread_score::{self, WorkloadSelectors};
 use crate::plugins::{
     Status, node_affinity, node_name, node_ports, node_unschedulable, pod_topology_spread,
-    taint_toleration,
+    taint_toleration, volume_binding,
 };
 use crate::resources::{HostPort, Resource};
 use crate::selector::Labels;
@@ -38,6 +38,8 @@ pub struct Snapshot {
     /// Services' and controllers' selectors, from which PodTopologySpread derives the
     /// selector of its cluster default constraints (empty: the defaults do not apply).
     pub workload_selectors: WorkloadSelectors,
+    /// Claims, volumes and storage classes (VolumeBinding).
+    pub volumes: volume_binding::VolumeState,
 }
 
 /// Where a cycle placed the pod.
@@ -75,6 +77,7 @@ pub(super) struct CycleState {
     ports: Vec<HostPort>,
     affinity: Option<inter_pod_affinity::PreFilterState>,
     spread: Option<pod_topology_spread::PreFilterState>,
+    volumes: Option<Result<volume_binding::PreFilterState, Status>>,
 }
 
 impl Algorithm {
@@ -125,7 +128,12 @@ impl Algorithm {
         }
         let ns_of = |name: &str| snapshot.namespace_labels.get(name).cloned();
         let ns: NamespaceLabels<'_> = &ns_of;
-        let state = self.pre_filter(pod, nodes, ns, &snapshot.workload_selectors);
+        let state = self.pre_filter(pod, nodes, ns, snapshot);
+        if let Some(Err(status)) = &state.volumes {
+            let mut error = FitError::new(all);
+            error.pre_filter_msg = status.reasons.join(", ");
+            return Err(error);
+        }
 
         let wanted = nodes_to_score(all, self.percentage);
         let mut feasible: Vec<usize> = Vec::new();
@@ -168,8 +176,9 @@ impl Algorithm {
         pod: &PodInfo,
         nodes: &[NodeInfo],
         ns: NamespaceLabels<'_>,
-        workloads: &WorkloadSelectors,
+        snapshot: &Snapshot,
     ) -> CycleState {
+        let workloads = &snapshot.workload_selectors;
         let mut state = CycleState::default();
         for plugin in &self.filters {
             match plugin {
@@ -181,6 +190,9 @@ impl Algorithm {
                 FilterPlugin::PodTopologySpread => {
                     let defaults = self.spread_defaults(workloads);
                     state.spread = Some(pod_topology_spread::pre_filter(pod, nodes, &defaults));
+                }
+                FilterPlugin::VolumeBinding => {
+                    state.volumes = volume_binding::pre_filter(&pod.pod, &snapshot.volumes);
                 }
                 _ => {}
             }
@@ -211,6 +223,11 @@ impl Algorithm {
                 },
                 FilterPlugin::InterPodAffinity => match &state.affinity {
                     Some(s) => inter_pod_affinity::filter(s, pod, node, ns),
+                    None => Status::success(),
+                },
+                FilterPlugin::VolumeBinding => match &state.volumes {
+                    Some(Ok(s)) => volume_binding::filter(s, &node.node),
+                    Some(Err(rejected)) => rejected.clone(),
                     None => Status::success(),
                 },
             };

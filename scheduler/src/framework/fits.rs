@@ -26,7 +26,7 @@ impl Algorithm {
             .collect();
         let ns_of = |name: &str| snapshot.namespace_labels.get(name).cloned();
         let ns: NamespaceLabels<'_> = &ns_of;
-        let state = self.pre_filter(pod, &nodes, ns, &snapshot.workload_selectors);
+        let state = self.pre_filter(pod, &nodes, ns, snapshot);
         self.filter(&state, pod, node, ns)
     }
 

@@ -12,6 +12,7 @@ pub mod node_unschedulable;
 pub mod pod_topology_spread;
 pub mod pod_topology_spread_score;
 pub mod taint_toleration;
+pub mod volume_binding;
 
 use k8s_openapi::api::core::v1::Node;
 

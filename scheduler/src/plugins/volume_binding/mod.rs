@@ -1,0 +1,215 @@
+//! VolumeBinding (upstream v1.33): a pod's PersistentVolumeClaims decide where it can run.
+//!
+//! PreFilter resolves every `persistentVolumeClaim` volume: a missing or terminating claim,
+//! or an unbound claim of an `Immediate` class, rejects the pod outright. Filter checks,
+//! per node, that every bound claim's volume may be used there (its `nodeAffinity`) and
+//! that every unbound claim of a `WaitForFirstConsumer` class either has an available
+//! volume reachable from the node or can be provisioned there. [`plan`] turns the chosen
+//! node into the API writes of PreBind (see `daemon/volumes.rs`).
+//!
+//! Scoring (StorageCapacityScoring gate, off by default) is not implemented.
+
+mod matching;
+mod state;
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::StorageClass;
+
+pub use state::{VolumeState, claim_key};
+
+use super::{Status, node_labels, node_name};
+
+/// Upstream `ErrReasonBindConflict`.
+pub const REASON_BIND_CONFLICT: &str = "node(s) didn't find available persistent volumes to bind";
+/// Upstream `ErrReasonNodeConflict`.
+pub const REASON_NODE_CONFLICT: &str = "node(s) had volume node affinity conflict";
+/// Upstream `ErrReasonPVNotExist`.
+pub const REASON_PV_NOT_EXIST: &str =
+    "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)";
+/// Upstream's PreFilter rejection of unbound claims whose class binds immediately.
+pub const REASON_UNBOUND_IMMEDIATE: &str = "pod has unbound immediate PersistentVolumeClaims";
+/// The class value meaning "no dynamic provisioning" (local volumes).
+pub const NO_PROVISIONER: &str = "kubernetes.io/no-provisioner";
+/// The claim annotation naming the node a provisioner must create the volume for.
+pub const SELECTED_NODE_ANNOTATION: &str = "volume.kubernetes.io/selected-node";
+
+/// A bound claim and the volume it names (`None`: no such volume).
+#[derive(Debug, Clone)]
+pub struct BoundClaim {
+    /// The claim.
+    pub claim: Arc<PersistentVolumeClaim>,
+    /// Its volume.
+    pub volume: Option<Arc<PersistentVolume>>,
+}
+
+/// An unbound claim whose class waits for the first consumer.
+#[derive(Debug, Clone)]
+pub struct DelayedClaim {
+    /// The claim.
+    pub claim: Arc<PersistentVolumeClaim>,
+    /// Its storage class.
+    pub class: Arc<StorageClass>,
+    /// Volumes that match it regardless of node, best (prebound, then smallest) first.
+    pub candidates: Vec<Arc<PersistentVolume>>,
+}
+
+/// What PreFilter found for a pod with claims.
+#[derive(Debug, Clone, Default)]
+pub struct PreFilterState {
+    /// Claims already bound to a volume.
+    pub bound: Vec<BoundClaim>,
+    /// Claims to bind on the chosen node.
+    pub delayed: Vec<DelayedClaim>,
+}
+
+/// The volume work PreBind does for a pod on its chosen node.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Claims to bind to an existing volume (the volume's `claimRef` is set).
+    pub static_bindings: Vec<(Arc<PersistentVolumeClaim>, Arc<PersistentVolume>)>,
+    /// Claims to provision on the node (annotated with the selected node).
+    pub provisions: Vec<Arc<PersistentVolumeClaim>>,
+}
+
+impl Plan {
+    /// Whether nothing needs to be written or waited for.
+    pub fn is_empty(&self) -> bool {
+        self.static_bindings.is_empty() && self.provisions.is_empty()
+    }
+}
+
+/// The names of the claims a pod's volumes use.
+fn claim_names(pod: &Pod) -> impl Iterator<Item = &str> {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .filter_map(|v| v.persistent_volume_claim.as_ref())
+        .map(|c| c.claim_name.as_str())
+}
+
+/// Whether a claim is bound to a volume.
+pub fn is_bound(claim: &PersistentVolumeClaim) -> bool {
+    claim
+        .spec
+        .as_ref()
+        .and_then(|s| s.volume_name.as_deref())
+        .is_some_and(|v| !v.is_empty())
+}
+
+/// PreFilter: `None` when the pod uses no claims (the plugin is skipped), else the
+/// claims resolved, or the status rejecting the pod on every node.
+pub fn pre_filter(pod: &Pod, volumes: &VolumeState) -> Option<Result<PreFilterState, Status>> {
+    let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+    let mut names = claim_names(pod).peekable();
+    names.peek()?;
+    let mut state = PreFilterState::default();
+    let mut immediate = false;
+    for name in names {
+        let Some(claim) = volumes.claim(namespace, name) else {
+            return Some(Err(Status::unresolvable(format!(
+                "persistentvolumeclaim \"{name}\" not found"
+            ))));
+        };
+        if claim.metadata.deletion_timestamp.is_some() {
+            return Some(Err(Status::unresolvable(format!(
+                "persistentvolumeclaim \"{name}\" is being deleted"
+            ))));
+        }
+        if is_bound(claim) {
+            let volume_name = claim.spec.as_ref().and_then(|s| s.volume_name.as_deref());
+            let volume = volume_name.and_then(|v| volumes.volume(v)).cloned();
+            state.bound.push(BoundClaim {
+                claim: Arc::clone(claim),
+                volume,
+            });
+            continue;
+        }
+        let class_name = matching::class_of_claim(claim);
+        let class = match volumes.class(class_name) {
+            Some(c) => c,
+            None if class_name.is_empty() => {
+                immediate = true;
+                continue;
+            }
+            None => {
+                return Some(Err(Status::unresolvable(format!(
+                    "storageclass.storage.k8s.io \"{class_name}\" not found"
+                ))));
+            }
+        };
+        if class.volume_binding_mode.as_deref() != Some("WaitForFirstConsumer") {
+            immediate = true;
+            continue;
+        }
+        let candidates = matching::candidates(claim, volumes);
+        state.delayed.push(DelayedClaim {
+            claim: Arc::clone(claim),
+            class: Arc::clone(class),
+            candidates,
+        });
+    }
+    if immediate {
+        return Some(Err(Status::unresolvable(REASON_UNBOUND_IMMEDIATE)));
+    }
+    Some(Ok(state))
+}
+
+/// Filter: whether the pod's claims can be used on `node`.
+pub fn filter(state: &PreFilterState, node: &Node) -> Status {
+    match plan(state, node) {
+        Ok(_) => Status::success(),
+        Err(reasons) => Status {
+            code: super::Code::UnschedulableAndUnresolvable,
+            reasons: reasons.into_iter().map(str::to_owned).collect(),
+        },
+    }
+}
+
+/// The volume work for the pod on `node`, or upstream's reasons why the node cannot serve
+/// its claims.
+pub fn plan(state: &PreFilterState, node: &Node) -> Result<Plan, Vec<&'static str>> {
+    let labels = node_labels(node);
+    let name = node_name(node);
+    let mut reasons: Vec<&'static str> = Vec::new();
+    for bound in &state.bound {
+        let reason = match &bound.volume {
+            None => REASON_PV_NOT_EXIST,
+            Some(pv) if !matching::volume_fits_node(pv, labels, name) => REASON_NODE_CONFLICT,
+            Some(_) => continue,
+        };
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+    let mut out = Plan::default();
+    for delayed in &state.delayed {
+        let taken = |pv: &PersistentVolume| {
+            out.static_bindings
+                .iter()
+                .any(|(_, t)| t.metadata.name == pv.metadata.name)
+        };
+        let found = delayed
+            .candidates
+            .iter()
+            .find(|pv| !taken(pv) && matching::volume_fits_node(pv, labels, name));
+        if let Some(pv) = found {
+            out.static_bindings
+                .push((Arc::clone(&delayed.claim), Arc::clone(pv)));
+        } else if matching::can_provision(&delayed.class, labels) {
+            out.provisions.push(Arc::clone(&delayed.claim));
+        } else if !reasons.contains(&REASON_BIND_CONFLICT) {
+            reasons.push(REASON_BIND_CONFLICT);
+        }
+    }
+    if reasons.is_empty() {
+        Ok(out)
+    } else {
+        Err(reasons)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
