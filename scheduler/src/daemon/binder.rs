@@ -25,6 +25,11 @@ impl Binder {
         Self { client, instance }
     }
 
+    /// The API client.
+    pub(super) fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
     fn pods(&self, pod: &Pod) -> Api<Pod> {
         let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
         Api::namespaced(self.client.clone(), ns)

@@ -223,6 +223,11 @@ impl ClusterCache {
         self.snapshot.namespace_labels.remove(name);
     }
 
+    /// Claims, volumes and storage classes (VolumeBinding).
+    pub fn volumes_mut(&mut self) -> &mut crate::plugins::volume_binding::VolumeState {
+        &mut self.snapshot.volumes
+    }
+
     /// Services' and controllers' selectors (PodTopologySpread's default selector).
     pub fn workload_selectors_mut(&mut self) -> &mut WorkloadSelectors {
         &mut self.snapshot.workload_selectors

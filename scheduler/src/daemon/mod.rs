@@ -9,7 +9,9 @@ mod binder;
 pub mod cache;
 pub mod events;
 pub mod leader;
+mod priority_classes;
 mod scheduling;
+mod volumes;
 mod watch;
 
 use std::time::Duration;
@@ -17,7 +19,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch as signal};
 
 pub use scheduling::rejectors;
-pub use watch::Update;
+pub use watch::{Listing, Update};
 
 use crate::config::SchedulerConfig;
 

@@ -11,6 +11,8 @@ use tokio::task::JoinSet;
 
 use super::binder::Binder;
 use super::cache::{ClusterCache, PodRoute, route};
+use super::priority_classes::PriorityClasses;
+use super::volumes;
 use super::{
     BACKOFF_FLUSH_PERIOD, BindFailure, DaemonError, LEFTOVER_FLUSH_PERIOD, Message, Update,
 };
@@ -42,6 +44,12 @@ pub fn rejectors(error: &FitError) -> BTreeSet<String> {
         ("pod affinity", "InterPodAffinity"),
         ("anti-affinity", "InterPodAffinity"),
         ("topology spread", "PodTopologySpread"),
+        ("persistentvolumeclaim", "VolumeBinding"),
+        ("PersistentVolumeClaims", "VolumeBinding"),
+        ("persistent volumes to bind", "VolumeBinding"),
+        ("volume node affinity conflict", "VolumeBinding"),
+        ("non-existent pv", "VolumeBinding"),
+        ("storageclass", "VolumeBinding"),
     ];
     let mut out = BTreeSet::new();
     let texts = error
@@ -69,6 +77,9 @@ pub(super) struct Scheduling {
     binder: Binder,
     tx: mpsc::Sender<Message>,
     tasks: JoinSet<()>,
+    /// VolumeBinding's `bindTimeoutSeconds` per profile.
+    bind_timeouts: HashMap<String, Duration>,
+    priorities: PriorityClasses,
 }
 
 impl Scheduling {
@@ -95,7 +106,18 @@ impl Scheduling {
                 (p.scheduler_name.clone(), plugin)
             })
             .collect();
+        let bind_timeouts = config
+            .profiles
+            .iter()
+            .map(|p| {
+                let seconds = p.args.volume_binding.bind_timeout_seconds;
+                let timeout = Duration::from_secs(u64::try_from(seconds).unwrap_or(600));
+                (p.scheduler_name.clone(), timeout)
+            })
+            .collect();
         Self {
+            bind_timeouts,
+            priorities: PriorityClasses::default(),
             queue: SchedulingQueue::new(queue_config),
             cache: ClusterCache::new(),
             algorithms,
@@ -204,6 +226,7 @@ impl Scheduling {
 
     fn bind_failed(&mut self, key: &str, failure: &BindFailure, now: Instant) {
         tracing::warn!(pod = key, error = %failure.message, "binding failed");
+        self.cache.volumes_mut().forget_pod(key);
         if self.cache.forget(key) {
             self.moved(ClusterEvent::AssignedPodDelete, now);
         }
@@ -251,6 +274,13 @@ impl Scheduling {
                 self.cache.workload_selectors_mut().replace_all(source, all);
                 Vec::new()
             }
+            Update::Claims(c) => volumes::apply_claims(self.cache.volumes_mut(), c),
+            Update::Volumes(v) => volumes::apply_volumes(self.cache.volumes_mut(), v),
+            Update::StorageClasses(c) => volumes::apply_classes(self.cache.volumes_mut(), c),
+            Update::PriorityClasses(c) => {
+                self.priorities.apply(c);
+                Vec::new()
+            }
         };
         for event in events {
             self.moved(event, now);
@@ -276,6 +306,7 @@ impl Scheduling {
                     .cache
                     .remove_pod(&key)
                     .map(|_| ClusterEvent::AssignedPodDelete);
+                let pod = self.priorities.resolve(pod);
                 if let Err(error) = self.queue.add(pod, now) {
                     tracing::warn!(%error, "pod not queued");
                 }
@@ -333,15 +364,38 @@ impl Scheduling {
                 }
                 let assumed = Arc::new(PodInfo::new(Arc::new(assumed)));
                 self.cache.add_assigned(assumed, &scheduled.node, true);
+                let snapshot = self.cache.snapshot();
+                let plan =
+                    volumes::plan_for(&pod, &scheduled.node, &snapshot.nodes, &snapshot.volumes);
+                if let Some(plan) = &plan {
+                    volumes::assume(self.cache.volumes_mut(), plan, &popped.key);
+                }
+                let timeout = self
+                    .bind_timeouts
+                    .get(name)
+                    .copied()
+                    .unwrap_or(Duration::from_secs(600));
                 let (binder, tx, key) = (self.binder.clone(), self.tx.clone(), popped.key);
                 self.tasks.spawn(async move {
-                    let result = binder
-                        .bind(pod, scheduled.node)
-                        .await
-                        .map_err(|e| BindFailure {
-                            not_found: matches!(&e, kube::Error::Api(s) if s.code == 404),
-                            message: e.to_string(),
-                        });
+                    let prebound = match &plan {
+                        Some(plan) => {
+                            volumes::bind(binder.client(), plan, &scheduled.node, timeout).await
+                        }
+                        None => Ok(()),
+                    };
+                    let result = match prebound {
+                        Err(message) => Err(BindFailure {
+                            not_found: false,
+                            message,
+                        }),
+                        Ok(()) => binder
+                            .bind(pod, scheduled.node)
+                            .await
+                            .map_err(|e| BindFailure {
+                                not_found: matches!(&e, kube::Error::Api(s) if s.code == 404),
+                                message: e.to_string(),
+                            }),
+                    };
                     // The task may have stopped during a drain; nothing is left to update.
                     let _ = tx.send(Message::Bound { key, result }).await;
                 });

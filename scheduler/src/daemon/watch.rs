@@ -1,5 +1,6 @@
-//! The watchers: Nodes, Pods, Namespaces, and the selectors of Services and ReplicaSets
-//! (PodTopologySpread's default selector) through `kube::runtime::watcher`, each
+//! The watchers: Nodes, Pods, Namespaces, the selectors of Services and ReplicaSets
+//! (PodTopologySpread's default selector), PersistentVolumeClaims, PersistentVolumes,
+//! StorageClasses (VolumeBinding) and PriorityClasses, through `kube::runtime::watcher`, each
 //! turned into [`Update`]s on the scheduling task's one channel. A (re)list arrives as
 //! one `…Listed` update holding every object, so the cache can drop what vanished.
 
@@ -7,7 +8,11 @@ use std::sync::Arc;
 
 use futures::StreamExt as _;
 use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
+use k8s_openapi::api::core::v1::{
+    Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Service,
+};
+use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::Api;
 use kube::runtime::WatchStreamExt as _;
@@ -43,6 +48,14 @@ pub enum Update {
     Selector(SelectorSource, String, String, Option<LabelSelector>),
     /// Every selector of one source, after a (re)list.
     SelectorsListed(SelectorSource, Vec<(String, String, LabelSelector)>),
+    /// A PersistentVolumeClaim change.
+    Claims(Listing<PersistentVolumeClaim>),
+    /// A PersistentVolume change.
+    Volumes(Listing<PersistentVolume>),
+    /// A StorageClass change.
+    StorageClasses(Listing<StorageClass>),
+    /// A PriorityClass change.
+    PriorityClasses(Listing<PriorityClass>),
 }
 
 /// Spawns the watchers; they end when the channel closes.
@@ -81,6 +94,26 @@ pub(super) fn spawn(
                 }
                 Listing::All(all) => Update::NamespacesListed(all),
             },
+        )),
+        tokio::spawn(pump(
+            Api::<PersistentVolumeClaim>::all(client.clone()),
+            tx.clone(),
+            Update::Claims,
+        )),
+        tokio::spawn(pump(
+            Api::<PersistentVolume>::all(client.clone()),
+            tx.clone(),
+            Update::Volumes,
+        )),
+        tokio::spawn(pump(
+            Api::<StorageClass>::all(client.clone()),
+            tx.clone(),
+            Update::StorageClasses,
+        )),
+        tokio::spawn(pump(
+            Api::<PriorityClass>::all(client.clone()),
+            tx.clone(),
+            Update::PriorityClasses,
         )),
         tokio::spawn(pump(Api::<Service>::all(client.clone()), tx.clone(), |e| {
             selectors(SelectorSource::Service, e, service_selector)
@@ -142,9 +175,13 @@ fn selectors<K: kube::Resource>(
 }
 
 /// A watcher event with `Init…` folded into one list.
-enum Listing<K> {
+#[derive(Debug)]
+pub enum Listing<K> {
+    /// Added or changed.
     Apply(Arc<K>),
+    /// Deleted.
     Delete(Arc<K>),
+    /// Every object, after a (re)list.
     All(Vec<Arc<K>>),
 }
 
