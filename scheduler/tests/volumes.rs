@@ -202,3 +202,42 @@ async fn wait_for_first_consumer_static_and_dynamic() {
     assert_eq!(cluster.bound("d").await, selected);
     scheduler.stop().await;
 }
+
+/// VolumeBinding with a one-second `bindTimeoutSeconds`.
+const SHORT_BIND_TIMEOUT: &str = r#"
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- schedulerName: default-scheduler
+  pluginConfig:
+  - name: VolumeBinding
+    args:
+      bindTimeoutSeconds: 1
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claim_not_bound_in_time_fails_the_binding_and_is_retried_on_its_node() {
+    let cluster = Cluster::start().await;
+    nodes(&cluster).await;
+    let config = keelson_scheduler::config::parse_yaml(SHORT_BIND_TIMEOUT).unwrap();
+    let scheduler = Scheduler::start_with(&cluster, config);
+    class(&cluster, "dyn", "example.com/csi", "WaitForFirstConsumer").await;
+    claim(&cluster, "data", "dyn", None).await;
+    pod(&cluster, "p", "data").await;
+    let note = cluster.failed_scheduling("p").await;
+    assert_eq!(
+        note,
+        "running PreBind plugin \"VolumeBinding\": binding volumes: context deadline exceeded"
+    );
+    assert_eq!(cluster.node_of("p").await, None);
+    // The annotation stays, so the retry keeps to that node once the volume exists.
+    let selected = until_field(&cluster, &claims(&cluster), "data", "selected-node", |v| {
+        let a = &v["metadata"]["annotations"]["volume.kubernetes.io/selected-node"];
+        a.as_str().map(str::to_owned)
+    })
+    .await;
+    volume(&cluster, "pvc-data", "dyn", Some(&selected)).await;
+    mark_bound(&cluster, "data", Some("pvc-data")).await;
+    assert_eq!(cluster.bound("p").await, selected);
+    scheduler.stop().await;
+}

@@ -384,10 +384,16 @@ impl Scheduling {
                         None => Ok(()),
                     };
                     let result = match prebound {
-                        Err(message) => Err(BindFailure {
-                            not_found: false,
-                            message,
-                        }),
+                        Err(message) => {
+                            // Upstream reports a failed PreBind like any scheduling failure.
+                            let note =
+                                format!("running PreBind plugin \"VolumeBinding\": {message}");
+                            binder.report_unschedulable(Arc::clone(&pod), note).await;
+                            Err(BindFailure {
+                                not_found: false,
+                                message,
+                            })
+                        }
                         Ok(()) => binder
                             .bind(pod, scheduled.node)
                             .await

@@ -184,7 +184,7 @@ pub(super) async fn bind(
     };
     tokio::time::timeout(timeout, wait)
         .await
-        .map_err(|_| "binding volumes: timed out waiting for the condition".to_owned())?
+        .map_err(|_| "binding volumes: context deadline exceeded".to_owned())?
 }
 
 fn claims_api(client: &kube::Client, claim: &PersistentVolumeClaim) -> Api<PersistentVolumeClaim> {

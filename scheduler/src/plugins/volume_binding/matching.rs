@@ -46,6 +46,26 @@ fn storage(q: Option<&Quantity>) -> i128 {
         .map_or(0, ExactQuantity::nanos)
 }
 
+/// A claim's storage request (nano-units; 0 when absent).
+pub(super) fn request(claim: &PersistentVolumeClaim) -> i128 {
+    storage(
+        claim
+            .spec
+            .as_ref()
+            .and_then(|s| s.resources.as_ref())
+            .and_then(|r| r.requests.as_ref())
+            .and_then(|r| r.get("storage")),
+    )
+}
+
+/// The node a claim was annotated for by an earlier scheduling attempt.
+pub(super) fn selected_node(claim: &PersistentVolumeClaim) -> Option<&str> {
+    let annotations = claim.metadata.annotations.as_ref()?;
+    annotations
+        .get(super::SELECTED_NODE_ANNOTATION)
+        .map(String::as_str)
+}
+
 fn capacity(pv: &PersistentVolume) -> i128 {
     storage(
         pv.spec
@@ -75,12 +95,7 @@ fn matches_claim(pv: &PersistentVolume, claim: &PersistentVolumeClaim) -> bool {
     if pv.metadata.deletion_timestamp.is_some() || class_of_volume(pv) != class_of_claim(claim) {
         return false;
     }
-    let request = storage(
-        want.resources
-            .as_ref()
-            .and_then(|r| r.requests.as_ref())
-            .and_then(|r| r.get("storage")),
-    );
+    let request = request(claim);
     let modes = spec.access_modes.as_deref().unwrap_or_default();
     let modes_ok = want
         .access_modes

@@ -153,6 +153,8 @@ pub fn pre_filter(pod: &Pod, volumes: &VolumeState) -> Option<Result<PreFilterSt
     if immediate {
         return Some(Err(Status::unresolvable(REASON_UNBOUND_IMMEDIATE)));
     }
+    // Claims take volumes in increasing order of their request (smallest fits first).
+    state.delayed.sort_by_key(|d| matching::request(&d.claim));
     Some(Ok(state))
 }
 
@@ -168,23 +170,39 @@ pub fn filter(state: &PreFilterState, node: &Node) -> Status {
 }
 
 /// The volume work for the pod on `node`, or upstream's reasons why the node cannot serve
-/// its claims.
+/// its claims (in upstream's order: node conflict, bind conflict, missing volume).
+///
+/// As upstream: the bound claims are checked until the first failure; a delayed claim
+/// already annotated with a selected node fits only that node and is provisioned there;
+/// the others take the smallest matching volume (claims by increasing request, each
+/// volume once), and the rest must all be provisionable on the node.
 pub fn plan(state: &PreFilterState, node: &Node) -> Result<Plan, Vec<&'static str>> {
     let labels = node_labels(node);
     let name = node_name(node);
-    let mut reasons: Vec<&'static str> = Vec::new();
+    let (mut bound_ok, mut volumes_found, mut unbound_ok) = (true, true, true);
     for bound in &state.bound {
-        let reason = match &bound.volume {
-            None => REASON_PV_NOT_EXIST,
-            Some(pv) if !matching::volume_fits_node(pv, labels, name) => REASON_NODE_CONFLICT,
+        match &bound.volume {
+            None => volumes_found = false,
+            Some(pv) if !matching::volume_fits_node(pv, labels, name) => bound_ok = false,
             Some(_) => continue,
-        };
-        if !reasons.contains(&reason) {
-            reasons.push(reason);
         }
+        break;
     }
     let mut out = Plan::default();
+    let mut to_provision: Vec<&DelayedClaim> = Vec::new();
     for delayed in &state.delayed {
+        match matching::selected_node(&delayed.claim) {
+            Some(selected) if selected != name => {
+                unbound_ok = false;
+                to_provision.clear();
+                break;
+            }
+            Some(_) => {
+                to_provision.push(delayed);
+                continue;
+            }
+            None => {}
+        }
         let taken = |pv: &PersistentVolume| {
             out.static_bindings
                 .iter()
@@ -194,15 +212,30 @@ pub fn plan(state: &PreFilterState, node: &Node) -> Result<Plan, Vec<&'static st
             .candidates
             .iter()
             .find(|pv| !taken(pv) && matching::volume_fits_node(pv, labels, name));
-        if let Some(pv) = found {
-            out.static_bindings
-                .push((Arc::clone(&delayed.claim), Arc::clone(pv)));
-        } else if matching::can_provision(&delayed.class, labels) {
-            out.provisions.push(Arc::clone(&delayed.claim));
-        } else if !reasons.contains(&REASON_BIND_CONFLICT) {
-            reasons.push(REASON_BIND_CONFLICT);
+        match found {
+            Some(pv) => out
+                .static_bindings
+                .push((Arc::clone(&delayed.claim), Arc::clone(pv))),
+            None => to_provision.push(delayed),
         }
     }
+    if to_provision
+        .iter()
+        .all(|d| matching::can_provision(&d.class, labels))
+    {
+        out.provisions = to_provision.iter().map(|d| Arc::clone(&d.claim)).collect();
+    } else {
+        unbound_ok = false;
+    }
+    let reasons: Vec<&'static str> = [
+        (bound_ok, REASON_NODE_CONFLICT),
+        (unbound_ok, REASON_BIND_CONFLICT),
+        (volumes_found, REASON_PV_NOT_EXIST),
+    ]
+    .into_iter()
+    .filter(|(ok, _)| !ok)
+    .map(|(_, reason)| reason)
+    .collect();
     if reasons.is_empty() {
         Ok(out)
     } else {

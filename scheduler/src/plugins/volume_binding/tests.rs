@@ -77,6 +77,11 @@ fn state() -> VolumeState {
     s.set_claim(claim("dyn", "fast", None, "1Gi"));
     s.set_claim(claim("imm", "now", None, "1Gi"));
     s.set_claim(claim("nocls", "missing", None, "1Gi"));
+    s.set_claim(claim("wait2", "local", None, "1Gi"));
+    let mut selected = (*claim("dyn-sel", "fast", None, "1Gi")).clone();
+    selected.metadata.annotations =
+        Some([(SELECTED_NODE_ANNOTATION.to_owned(), "n2".to_owned())].into());
+    s.set_claim(Arc::new(selected));
     s
 }
 
@@ -136,11 +141,19 @@ fn filter_per_node() {
         (&["dyn"], "n2", "a", &[]),
         (&["dyn"], "n2", "b", &[REASON_BIND_CONFLICT]),
         (&["bound", "wait"], "n1", "a", &[REASON_NODE_CONFLICT]),
+        // The bound claims are checked up to the first failure.
+        (&["bound", "dangling"], "n1", "a", &[REASON_NODE_CONFLICT]),
+        // Two claims cannot share n1's volumes; a third finds none left.
+        (&["wait", "wait2"], "n1", "a", &[]),
+        (&["wait", "wait2"], "n3", "a", &[REASON_BIND_CONFLICT]),
+        // An earlier attempt chose n2 for provisioning: only n2 fits.
+        (&["dyn-sel"], "n2", "a", &[]),
+        (&["dyn-sel"], "n1", "a", &[REASON_BIND_CONFLICT]),
         (
             &["dangling", "wait"],
             "n2",
             "a",
-            &[REASON_PV_NOT_EXIST, REASON_BIND_CONFLICT],
+            &[REASON_BIND_CONFLICT, REASON_PV_NOT_EXIST],
         ),
     ];
     for (claims, name, zone, want) in cases {
