@@ -104,9 +104,10 @@ async fn bound_missing_and_immediate_claims() {
     // (b) A missing claim: reported, then scheduled once the claim exists.
     pod(&cluster, "b", "data-b").await;
     let note = cluster.failed_scheduling("b").await;
-    assert!(
-        note.starts_with("0/3 nodes are available: persistentvolumeclaim \"data-b\" not found."),
-        "{note}"
+    assert_eq!(
+        note,
+        "0/3 nodes are available: persistentvolumeclaim \"data-b\" not found. \
+         preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
     );
     volume(&cluster, "pv-b", "", Some("n1")).await;
     claim(&cluster, "data-b", "", Some("pv-b")).await;
@@ -117,11 +118,10 @@ async fn bound_missing_and_immediate_claims() {
     claim(&cluster, "data-e", "now", None).await;
     pod(&cluster, "e", "data-e").await;
     let note = cluster.failed_scheduling("e").await;
-    assert!(
-        note.starts_with(
-            "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims."
-        ),
-        "{note}"
+    assert_eq!(
+        note,
+        "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. \
+         preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
     );
     assert_eq!(cluster.node_of("e").await, None);
     scheduler.stop().await;

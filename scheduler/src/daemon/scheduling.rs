@@ -50,6 +50,7 @@ pub fn rejectors(error: &FitError) -> BTreeSet<String> {
         ("volume node affinity conflict", "VolumeBinding"),
         ("non-existent pv", "VolumeBinding"),
         ("storageclass", "VolumeBinding"),
+        ("pod is not owner", "VolumeBinding"),
     ];
     let mut out = BTreeSet::new();
     let texts = error
@@ -377,30 +378,14 @@ impl Scheduling {
                     .unwrap_or(Duration::from_secs(600));
                 let (binder, tx, key) = (self.binder.clone(), self.tx.clone(), popped.key);
                 self.tasks.spawn(async move {
-                    let prebound = match &plan {
-                        Some(plan) => {
-                            volumes::bind(binder.client(), plan, &scheduled.node, timeout).await
-                        }
-                        None => Ok(()),
-                    };
+                    let node = scheduled.node;
+                    let prebound = volumes::pre_bind(&binder, &pod, &node, plan, timeout).await;
                     let result = match prebound {
-                        Err(message) => {
-                            // Upstream reports a failed PreBind like any scheduling failure.
-                            let note =
-                                format!("running PreBind plugin \"VolumeBinding\": {message}");
-                            binder.report_unschedulable(Arc::clone(&pod), note).await;
-                            Err(BindFailure {
-                                not_found: false,
-                                message,
-                            })
-                        }
-                        Ok(()) => binder
-                            .bind(pod, scheduled.node)
-                            .await
-                            .map_err(|e| BindFailure {
-                                not_found: matches!(&e, kube::Error::Api(s) if s.code == 404),
-                                message: e.to_string(),
-                            }),
+                        Ok(()) => binder.bind(pod, node).await.map_err(|e| BindFailure {
+                            not_found: matches!(&e, kube::Error::Api(s) if s.code == 404),
+                            message: e.to_string(),
+                        }),
+                        Err(failure) => Err(failure),
                     };
                     // The task may have stopped during a drain; nothing is left to update.
                     let _ = tx.send(Message::Bound { key, result }).await;
@@ -489,6 +474,13 @@ mod tests {
                     "node(s) were unschedulable",
                 ],
                 &["NodeAffinity", "NodeUnschedulable"],
+            ),
+            (
+                &[
+                    "node(s) had volume node affinity conflict",
+                    "node(s) didn't find available persistent volumes to bind",
+                ],
+                &["VolumeBinding"],
             ),
             (&["something new"], &[]),
         ];

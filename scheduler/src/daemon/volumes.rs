@@ -9,6 +9,8 @@ use k8s_openapi::api::core::v1::{ObjectReference, PersistentVolume, PersistentVo
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 
+use super::BindFailure;
+use super::binder::Binder;
 use super::watch::Listing;
 use crate::plugins::volume_binding::{
     self, Plan, SELECTED_NODE_ANNOTATION, VolumeState, claim_key, is_bound,
@@ -111,6 +113,29 @@ pub(super) fn assume(state: &mut VolumeState, plan: &Plan, pod: &str) {
         let name = pv.metadata.name.as_deref().unwrap_or_default();
         state.assume(name, claim_key(claim), pod);
     }
+}
+
+/// PreBind of a pod placed on `node` with volume work (`plan`): [`bind`], and on failure
+/// the `FailedScheduling` report upstream makes for a failed PreBind plugin.
+pub(super) async fn pre_bind(
+    binder: &Binder,
+    pod: &Arc<Pod>,
+    node: &str,
+    plan: Option<Plan>,
+    timeout: Duration,
+) -> Result<(), BindFailure> {
+    let Some(plan) = plan else {
+        return Ok(());
+    };
+    let Err(message) = bind(binder.client(), &plan, node, timeout).await else {
+        return Ok(());
+    };
+    let note = format!("running PreBind plugin \"VolumeBinding\": {message}");
+    binder.report_unschedulable(Arc::clone(pod), note).await;
+    Err(BindFailure {
+        message,
+        not_found: false,
+    })
 }
 
 /// PreBind: sets each statically matched volume's `claimRef`, annotates each claim to

@@ -80,13 +80,32 @@ impl Plan {
     }
 }
 
-/// The names of the claims a pod's volumes use.
-fn claim_names(pod: &Pod) -> impl Iterator<Item = &str> {
+/// The claims a pod's volumes use: their names and whether each is a generic ephemeral
+/// volume's (named `<pod>-<volume>`, created for the pod by the ephemeral controller).
+fn claim_names(pod: &Pod) -> impl Iterator<Item = (String, bool)> {
+    let pod_name = pod.metadata.name.as_deref().unwrap_or_default();
     pod.spec
         .iter()
         .flat_map(|s| s.volumes.iter().flatten())
-        .filter_map(|v| v.persistent_volume_claim.as_ref())
-        .map(|c| c.claim_name.as_str())
+        .filter_map(move |v| {
+            if let Some(c) = &v.persistent_volume_claim {
+                Some((c.claim_name.clone(), false))
+            } else {
+                v.ephemeral
+                    .as_ref()
+                    .map(|_| (format!("{pod_name}-{}", v.name), true))
+            }
+        })
+}
+
+/// Whether the pod is the claim's controlling owner (an ephemeral volume's claim).
+fn owned_by(claim: &PersistentVolumeClaim, pod: &Pod) -> bool {
+    claim
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|r| r.controller == Some(true) && Some(&r.uid) == pod.metadata.uid.as_ref())
 }
 
 /// Whether a claim is bound to a volume.
@@ -106,16 +125,32 @@ pub fn pre_filter(pod: &Pod, volumes: &VolumeState) -> Option<Result<PreFilterSt
     names.peek()?;
     let mut state = PreFilterState::default();
     let mut immediate = false;
-    for name in names {
-        let Some(claim) = volumes.claim(namespace, name) else {
-            return Some(Err(Status::unresolvable(format!(
-                "persistentvolumeclaim \"{name}\" not found"
-            ))));
+    for (name, ephemeral) in names {
+        let reject = |text: String| Some(Err(Status::unresolvable(text)));
+        let Some(claim) = volumes.claim(namespace, &name) else {
+            return reject(if ephemeral {
+                format!(
+                    "waiting for ephemeral volume controller to create the persistentvolumeclaim \"{name}\""
+                )
+            } else {
+                format!("persistentvolumeclaim \"{name}\" not found")
+            });
         };
+        if claim.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Lost") {
+            let volume = claim.spec.as_ref().and_then(|s| s.volume_name.as_deref());
+            return reject(format!(
+                "persistentvolumeclaim \"{name}\" bound to non-existent persistentvolume \"{}\"",
+                volume.unwrap_or_default()
+            ));
+        }
         if claim.metadata.deletion_timestamp.is_some() {
-            return Some(Err(Status::unresolvable(format!(
-                "persistentvolumeclaim \"{name}\" is being deleted"
-            ))));
+            return reject(format!("persistentvolumeclaim \"{name}\" is being deleted"));
+        }
+        if ephemeral && !owned_by(claim, pod) {
+            let pod_name = pod.metadata.name.as_deref().unwrap_or_default();
+            return reject(format!(
+                "PVC {namespace}/{name} was not created for pod {namespace}/{pod_name} (pod is not owner)"
+            ));
         }
         if is_bound(claim) {
             let volume_name = claim.spec.as_ref().and_then(|s| s.volume_name.as_deref());

@@ -113,11 +113,22 @@ fn pre_filter_rejects_as_upstream() {
         }
     }
     assert!(pre_filter(&pod(&[]), &s).is_none(), "no claims: skipped");
+    let mut lost = (*claim("lost", "", Some("old"), "1Gi")).clone();
+    lost.status = Some(k8s_openapi::api::core::v1::PersistentVolumeClaimStatus {
+        phase: Some("Lost".into()),
+        ..Default::default()
+    });
+    let mut s = s;
+    s.set_claim(Arc::new(lost));
+    let status = pre_filter(&pod(&["lost"]), &s).unwrap().unwrap_err();
+    assert_eq!(
+        status.reasons,
+        ["persistentvolumeclaim \"lost\" bound to non-existent persistentvolume \"old\""]
+    );
     let mut deleting = (*claim("bye", "", Some("pv-n2"), "1Gi")).clone();
     deleting.metadata.deletion_timestamp = Some(
         k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::UNIX_EPOCH),
     );
-    let mut s = s;
     s.set_claim(Arc::new(deleting));
     let status = pre_filter(&pod(&["bye"]), &s).unwrap().unwrap_err();
     assert_eq!(
@@ -213,4 +224,36 @@ fn plan_picks_the_smallest_fitting_volume_and_skips_assumed_ones() {
         .map(|v| v.metadata.name.clone().unwrap())
         .collect();
     assert_eq!(names, ["local-n3", "local-big"]);
+}
+
+#[test]
+fn ephemeral_volumes_use_the_pods_own_claim() {
+    let mut p: Pod = serde_json::from_value(json!({"metadata": {"name": "p",
+        "namespace": "default", "uid": "u1"}, "spec": {"containers": [],
+        "volumes": [{"name": "scratch", "ephemeral": {"volumeClaimTemplate": {"spec": {}}}}]}}))
+    .unwrap();
+    let mut s = state();
+    let status = pre_filter(&p, &s).unwrap().unwrap_err();
+    assert_eq!(
+        status.reasons,
+        [
+            "waiting for ephemeral volume controller to create the persistentvolumeclaim \"p-scratch\""
+        ]
+    );
+    let mut c = (*claim("p-scratch", "", Some("pv-n2"), "1Gi")).clone();
+    c.metadata.owner_references = Some(vec![
+        serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Pod", "name": "p", "uid": "u1", "controller": true,
+        }))
+        .unwrap(),
+    ]);
+    s.set_claim(Arc::new(c));
+    let state = pre_filter(&p, &s).unwrap().unwrap();
+    assert_eq!(state.bound.len(), 1);
+    p.metadata.uid = Some("u2".into());
+    let status = pre_filter(&p, &s).unwrap().unwrap_err();
+    assert_eq!(
+        status.reasons,
+        ["PVC default/p-scratch was not created for pod default/p (pod is not owner)"]
+    );
 }
