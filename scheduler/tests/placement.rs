@@ -163,3 +163,35 @@ async fn pods_go_to_the_profile_they_name() {
     assert_eq!(status.conditions, None, "no PodScheduled condition");
     scheduler.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "bug: daemon/events.rs reports every event as reportingController default-scheduler; upstream reports the profile's schedulerName"]
+async fn events_name_the_profile_that_scheduled() {
+    let cluster = Cluster::start().await;
+    cluster.labeled_node("n1", json!({})).await;
+    let config = keelson_scheduler::config::parse_yaml(TWO_PROFILES).unwrap();
+    let scheduler = Scheduler::start_with(&cluster, config);
+    cluster
+        .pod_with("packed", json!({}), json!({ "schedulerName": "second" }))
+        .await;
+    assert_eq!(cluster.bound("packed").await, "n1");
+    let events: kube::Api<k8s_openapi::api::events::v1::Event> =
+        kube::Api::namespaced(cluster.client.clone(), "default");
+    let scheduled = cluster
+        .until("Scheduled event", || {
+            let events = events.clone();
+            async move {
+                let list = events.list(&Default::default()).await.ok()?;
+                list.items
+                    .into_iter()
+                    .find(|e| e.reason.as_deref() == Some("Scheduled"))
+            }
+        })
+        .await;
+    assert_eq!(
+        scheduled.note.as_deref(),
+        Some("Successfully assigned default/packed to n1")
+    );
+    assert_eq!(scheduled.reporting_controller.as_deref(), Some("second"));
+    scheduler.stop().await;
+}

@@ -154,5 +154,14 @@ async fn gated_pods_wait_until_every_gate_is_removed() {
     .await
     .unwrap();
     assert_eq!(cluster.bound("gated").await, "n1");
+    let conditions = pods.get("gated").await.unwrap().status.unwrap().conditions;
+    let scheduled = conditions
+        .unwrap()
+        .into_iter()
+        .find(|c| c.type_ == "PodScheduled");
+    assert_eq!(
+        scheduled.map(|c| (c.status, c.reason)),
+        Some(("True".to_owned(), None))
+    );
     scheduler.stop().await;
 }
