@@ -30,11 +30,6 @@ impl SchedulingQueue {
         self.gated.remove(key);
         None
     }
-
-    /// How many pods wait for their scheduling gates to be removed.
-    pub fn gated_count(&self) -> usize {
-        self.gated.len()
-    }
 }
 
 #[cfg(test)]
@@ -98,7 +93,7 @@ mod tests {
             assert_eq!(&got, want, "{case}");
             let released = *want.last().unwrap() == Placement::Active;
             assert_eq!(q.pop(now).is_some(), released, "{case}: popped");
-            assert_eq!(q.gated_count(), usize::from(!released), "{case}: gated");
+            assert_eq!(q.counts().gated, usize::from(!released), "{case}: gated");
         }
     }
 
@@ -109,7 +104,7 @@ mod tests {
         q.add(pod("p", &["a"]), now).unwrap();
         assert!(q.delete("ns/p"));
         assert_eq!(q.placement("ns/p"), Placement::Dropped);
-        assert_eq!(q.gated_count(), 0);
+        assert_eq!(q.counts().gated, 0);
         // A later ungated version is a new pod, queued normally.
         q.update(pod("p", &[]), now).unwrap();
         assert_eq!(q.pop(now).map(|p| p.key), Some("ns/p".to_owned()));

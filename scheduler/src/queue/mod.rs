@@ -78,6 +78,8 @@ pub struct QueueCounts {
     pub unschedulable: usize,
     /// Popped and not yet done.
     pub in_flight: usize,
+    /// Held back by scheduling gates.
+    pub gated: usize,
 }
 
 /// Active-queue order: higher priority first, then earlier timestamp, then arrival.
@@ -345,6 +347,7 @@ impl SchedulingQueue {
             backoff: self.backoff.len(),
             unschedulable: self.unschedulable.len(),
             in_flight: self.in_flight.len(),
+            gated: self.gated.len(),
         }
     }
 

@@ -99,7 +99,8 @@ fn delete_from_every_place() {
             active: 1,
             backoff: 1,
             unschedulable: 1,
-            in_flight: 1
+            in_flight: 1,
+            gated: 0,
         }
     );
     for name in ["active", "backoff", "unsched", "flight"] {
