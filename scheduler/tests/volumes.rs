@@ -117,7 +117,10 @@ async fn bound_missing_and_immediate_claims() {
     class(&cluster, "now", "example.com/csi", "Immediate").await;
     claim(&cluster, "data-e", "now", None).await;
     pod(&cluster, "e", "data-e").await;
-    let note = cluster.failed_scheduling("e").await;
+    // The watchers may show the pod before its claim: wait for the claim's own verdict.
+    let note = cluster
+        .failed_scheduling_notes("e", |n| n.contains("immediate"))
+        .await;
     assert_eq!(
         note,
         "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. \
@@ -224,7 +227,9 @@ async fn a_claim_not_bound_in_time_fails_the_binding_and_is_retried_on_its_node(
     class(&cluster, "dyn", "example.com/csi", "WaitForFirstConsumer").await;
     claim(&cluster, "data", "dyn", None).await;
     pod(&cluster, "p", "data").await;
-    let note = cluster.failed_scheduling("p").await;
+    let note = cluster
+        .failed_scheduling_notes("p", |n| n.contains("PreBind"))
+        .await;
     assert_eq!(
         note,
         "running PreBind plugin \"VolumeBinding\": binding volumes: context deadline exceeded"

@@ -78,7 +78,7 @@ pub(super) struct Scheduling {
     binder: Binder,
     tx: mpsc::Sender<Message>,
     tasks: JoinSet<()>,
-    /// VolumeBinding's `bindTimeoutSeconds` per profile.
+    /// VolumeBinding's `bindTimeoutSeconds`, per profile that runs it at PreBind.
     bind_timeouts: HashMap<String, Duration>,
     priorities: PriorityClasses,
 }
@@ -110,6 +110,10 @@ impl Scheduling {
         let bind_timeouts = config
             .profiles
             .iter()
+            .filter(|p| {
+                let pre_bind = p.plugins.at(ExtensionPoint::PreBind);
+                pre_bind.iter().any(|n| n == "VolumeBinding")
+            })
             .map(|p| {
                 let seconds = p.args.volume_binding.bind_timeout_seconds;
                 let timeout = Duration::from_secs(u64::try_from(seconds).unwrap_or(600));
@@ -366,16 +370,14 @@ impl Scheduling {
                 let assumed = Arc::new(PodInfo::new(Arc::new(assumed)));
                 self.cache.add_assigned(assumed, &scheduled.node, true);
                 let snapshot = self.cache.snapshot();
-                let plan =
-                    volumes::plan_for(&pod, &scheduled.node, &snapshot.nodes, &snapshot.volumes);
+                let timeout = self.bind_timeouts.get(name).copied();
+                let plan = timeout.and_then(|_| {
+                    volumes::plan_for(&pod, &scheduled.node, &snapshot.nodes, &snapshot.volumes)
+                });
                 if let Some(plan) = &plan {
                     volumes::assume(self.cache.volumes_mut(), plan, &popped.key);
                 }
-                let timeout = self
-                    .bind_timeouts
-                    .get(name)
-                    .copied()
-                    .unwrap_or(Duration::from_secs(600));
+                let timeout = timeout.unwrap_or_default();
                 let (binder, tx, key) = (self.binder.clone(), self.tx.clone(), popped.key);
                 self.tasks.spawn(async move {
                     let node = scheduled.node;
