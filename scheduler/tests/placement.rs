@@ -32,9 +32,21 @@ async fn pods_with_the_same_host_port_never_share_a_node() {
         cluster.failed_scheduling("web-2").await,
         "0/2 nodes are available: 2 node(s) didn't have free ports for the requested pod ports. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod."
     );
-    // Another port still fits.
+    // Another port, or the same port over UDP, still fits.
     cluster.pod_with("other-port", json!({}), port(9090)).await;
     cluster.bound("other-port").await;
+    let udp = json!({ "containers": [{ "name": "c", "image": "busybox",
+        "ports": [{ "containerPort": 80, "hostPort": 8080, "protocol": "UDP" }] }] });
+    cluster.pod_with("udp", json!({}), udp).await;
+    cluster.bound("udp").await;
+    // A specific host IP overlaps the wildcard the others hold.
+    let ip = json!({ "containers": [{ "name": "c", "image": "busybox",
+        "ports": [{ "containerPort": 80, "hostPort": 8080, "hostIP": "10.0.0.1" }] }] });
+    cluster.pod_with("one-ip", json!({}), ip).await;
+    assert_eq!(
+        cluster.failed_scheduling("one-ip").await,
+        cluster.failed_scheduling("web-2").await
+    );
     scheduler.stop().await;
 }
 
