@@ -73,6 +73,58 @@ async fn a_new_node_label_lets_the_waiting_pod_in() {
     scheduler.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_node_takes_the_pod_anti_affinity_turned_away() {
+    let cluster = Cluster::start().await;
+    cluster.labeled_node("n1", json!({})).await;
+    let scheduler = Scheduler::scoring_all(&cluster);
+    let apart = json!({ "affinity": { "podAntiAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [{
+            "labelSelector": { "matchLabels": { "app": "a" } },
+            "topologyKey": "kubernetes.io/hostname" }] } } });
+    cluster
+        .pod_with("a-0", json!({ "app": "a" }), apart.clone())
+        .await;
+    assert_eq!(cluster.bound("a-0").await, "n1");
+    cluster.pod_with("a-1", json!({ "app": "a" }), apart).await;
+    assert_eq!(
+        cluster.failed_scheduling("a-1").await,
+        "0/1 nodes are available: 1 node(s) didn't match pod anti-affinity rules. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+    );
+    cluster.labeled_node("n2", json!({})).await;
+    assert_eq!(cluster.bound("a-1").await, "n2");
+    scheduler.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_untainted_zone_takes_the_pod_spreading_turned_away() {
+    let cluster = Cluster::start().await;
+    let zone = "topology.kubernetes.io/zone";
+    cluster.labeled_node("n1", json!({ zone: "a" })).await;
+    let taint = json!([{ "key": "k", "value": "v", "effect": "NoSchedule" }]);
+    cluster
+        .node_from("n2", json!({ zone: "b" }), taint, default_allocatable())
+        .await;
+    let scheduler = Scheduler::scoring_all(&cluster);
+    let spread = json!({ "topologySpreadConstraints": [{
+        "maxSkew": 1, "topologyKey": zone, "whenUnsatisfiable": "DoNotSchedule",
+        "labelSelector": { "matchLabels": { "app": "s" } } }] });
+    cluster
+        .pod_with("s-0", json!({ "app": "s" }), spread.clone())
+        .await;
+    assert_eq!(cluster.bound("s-0").await, "n1");
+    cluster.pod_with("s-1", json!({ "app": "s" }), spread).await;
+    assert_eq!(
+        cluster.failed_scheduling("s-1").await,
+        "0/2 nodes are available: 1 node(s) didn't match pod topology spread constraints, 1 node(s) had untolerated taint {k: v}. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling."
+    );
+    cluster
+        .patch_node("n2", json!({ "spec": { "taints": null } }))
+        .await;
+    assert_eq!(cluster.bound("s-1").await, "n2");
+    scheduler.stop().await;
+}
+
 fn gates(names: &[&str]) -> Value {
     json!(
         names
