@@ -125,6 +125,32 @@ async fn an_untainted_zone_takes_the_pod_spreading_turned_away() {
     scheduler.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn uncordoning_lets_the_waiting_pod_in() {
+    let cluster = Cluster::start().await;
+    cluster.labeled_node("n1", json!({})).await;
+    cluster
+        .patch_node("n1", json!({ "spec": { "unschedulable": true } }))
+        .await;
+    let scheduler = Scheduler::scoring_all(&cluster);
+    cluster.pod_with("waiter", json!({}), json!({})).await;
+    assert_eq!(
+        cluster.failed_scheduling("waiter").await,
+        "0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+    );
+    // A pod tolerating the cordon goes there anyway.
+    let tolerant = json!({ "tolerations": [{
+        "key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule" }] });
+    cluster.pod_with("tolerant", json!({}), tolerant).await;
+    assert_eq!(cluster.bound("tolerant").await, "n1");
+    assert_eq!(cluster.node_of("waiter").await, None);
+    cluster
+        .patch_node("n1", json!({ "spec": { "unschedulable": null } }))
+        .await;
+    assert_eq!(cluster.bound("waiter").await, "n1");
+    scheduler.stop().await;
+}
+
 fn gates(names: &[&str]) -> Value {
     json!(
         names
