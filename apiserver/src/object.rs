@@ -102,14 +102,49 @@ pub fn format_time(ts: jiff::Timestamp) -> String {
 }
 
 /// The object without `metadata.resourceVersion` (what storage keeps; the revision is the
-/// resourceVersion).
+/// resourceVersion). Serialised from a view that skips those fields, not from a copy.
 pub fn to_stored_bytes(obj: &Value) -> Vec<u8> {
-    let mut copy = obj.clone();
-    if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("resourceVersion");
-        meta.remove("selfLink");
+    serde_json::to_vec(&Stored(obj)).unwrap_or_default()
+}
+
+/// Metadata fields storage does not keep.
+const NOT_STORED: [&str; 2] = ["resourceVersion", "selfLink"];
+
+/// An object serialised as storage keeps it.
+struct Stored<'a>(&'a Value);
+
+/// `metadata` serialised without [`NOT_STORED`].
+struct StoredMeta<'a>(&'a Map<String, Value>);
+
+impl serde::Serialize for Stored<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Value::Object(fields) = self.0 else {
+            return self.0.serialize(serializer);
+        };
+        let mut map = serializer.serialize_map(Some(fields.len()))?;
+        for (k, v) in fields {
+            match v {
+                Value::Object(meta) if k == "metadata" => {
+                    map.serialize_entry(k, &StoredMeta(meta))?;
+                }
+                _ => map.serialize_entry(k, v)?,
+            }
+        }
+        map.end()
     }
-    serde_json::to_vec(&copy).unwrap_or_default()
+}
+
+impl serde::Serialize for StoredMeta<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let kept = self.0.iter().filter(|(k, _)| !NOT_STORED.contains(&k.as_str()));
+        let mut map = serializer.serialize_map(None)?;
+        for (k, v) in kept {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
 }
 
 /// Everything of an object but `metadata` and `status`: what a generation bump watches.
@@ -142,8 +177,12 @@ mod tests {
         assert_eq!(finalizers(&obj), vec!["f".to_owned()]);
         set_meta(&mut obj, "resourceVersion", json!("12"));
         assert_eq!(resource_version(&obj), Some(12));
+        set_meta(&mut obj, "selfLink", json!("/x"));
         let stored: Value = serde_json::from_slice(&to_stored_bytes(&obj)).unwrap();
-        assert!(stored.pointer("/metadata/resourceVersion").is_none());
+        assert_eq!(
+            stored,
+            json!({"metadata": {"name": "a", "labels": {"x": "1", "n": 2}, "finalizers": ["f"]}})
+        );
         set_meta(&mut obj, "name", Value::Null);
         assert_eq!(name(&obj), "");
         let mut not_obj = json!(3);

@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
-use super::read::{current, object_key};
+use super::read::{current_for_write, object_key};
 use super::request;
 use super::write::{Part, merge_update, normalize, store_update, stored_owner, to_stored};
 use super::{Ctx, body, respond};
@@ -131,7 +131,7 @@ pub(crate) async fn patch(ctx: Ctx, req: Body, part: Part) -> ApiResult<Response
     let parsed = read_patch(&ctx, req).await?;
     let mut warnings = Vec::new();
     for attempt in 0..ATTEMPTS {
-        let (old, old_rev) = current(&ctx).await?;
+        let (old, old_rev, cached) = current_for_write(&ctx, attempt == 0).await?;
         let served_old = respond::served(def, old.clone());
         let mut patched = apply(&parsed, &served_old, def.definition)?;
         if attempt == 0 {
@@ -148,6 +148,10 @@ pub(crate) async fn patch(ctx: Ctx, req: Body, part: Part) -> ApiResult<Response
             .map(str::to_owned)
             .filter(|rv| *rv != old_rev.to_string());
         if pinned.is_some() {
+            if cached {
+                // The cache may be behind the pinned version: ask storage.
+                continue;
+            }
             return Err(ApiError::conflict_modified(def, &name));
         }
         let merged = merge_update(owner, &old, to_stored(def, patched), part);

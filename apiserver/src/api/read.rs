@@ -53,6 +53,26 @@ pub(crate) async fn current(ctx: &Ctx) -> ApiResult<(Value, Revision)> {
     Ok((obj, kv.mod_revision))
 }
 
+/// The object a retried write starts from, and whether it came from the cache: with
+/// `hint`, the cache's copy when it has one (upstream's GuaranteedUpdate also starts
+/// from the watch cache's copy); otherwise, or when the cache has not seen the object,
+/// a read from storage. A stale copy costs only a compare-and-swap conflict, after
+/// which the caller retries without the hint.
+pub(crate) async fn current_for_write(
+    ctx: &Ctx,
+    hint: bool,
+) -> ApiResult<(Value, Revision, bool)> {
+    if hint
+        && let Some(cached) = cache_of(ctx)?.get(&object_key(ctx))
+        && let Ok(obj) = serde_json::from_slice::<Value>(&cached.bytes)
+        && obj.is_object()
+    {
+        return Ok((obj, cached.rev, true));
+    }
+    let (obj, rev) = current(ctx).await?;
+    Ok((obj, rev, false))
+}
+
 /// GET of one object: from storage when resourceVersion is unset (a consistent read),
 /// from the cache otherwise.
 pub(crate) async fn get(ctx: Ctx) -> ApiResult<Response> {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
 use super::patch::{apply, read_patch};
-use super::read::{current, object_key};
+use super::read::{current, current_for_write, object_key};
 use super::write::{Part, merge_update, normalize, store_update, update_part};
 use super::{Ctx, body, read, respond};
 use crate::admission::{self, Operation};
@@ -197,7 +197,7 @@ pub(crate) async fn binding(ctx: Ctx, req: Body) -> ApiResult<Response> {
         )));
     }
     for attempt in 0..ATTEMPTS {
-        let (old, old_rev) = current(&ctx).await?;
+        let (old, old_rev, _) = current_for_write(&ctx, attempt == 0).await?;
         if object::is_deleting(&old) {
             return Err(ApiError::conflict(
                 def,

@@ -98,7 +98,19 @@ pub struct ClusterCache {
 impl ClusterCache {
     /// An empty cache.
     pub fn new() -> Self {
-        Self::default()
+        let mut cache = Self::default();
+        cache.snapshot.affinity_pods = Some(0);
+        cache
+    }
+
+    /// Keeps the snapshot's count of placed pods with affinity terms (over every known
+    /// assigned pod, so a pod on a node not seen yet counts too: never an undercount).
+    fn count_affinity(&mut self, pod: &PodInfo, added: bool) {
+        if let Some(n) = self.snapshot.affinity_pods.as_mut()
+            && pod.has_affinity()
+        {
+            *n = if added { *n + 1 } else { n.saturating_sub(1) };
+        }
     }
 
     /// What the scheduling cycles read.
@@ -179,6 +191,7 @@ impl ClusterCache {
         if let Some(info) = self.node_mut(node) {
             info.add_pod(Arc::clone(&pod));
         }
+        self.count_affinity(&pod, true);
         self.pods.insert(key, (node.to_owned(), pod));
         if existed && !assumed {
             ClusterEvent::AssignedPodUpdate
@@ -196,7 +209,8 @@ impl ClusterCache {
     /// Removes a pod wherever it is; its former node, if it had one.
     pub fn remove_pod(&mut self, key: &str) -> Option<String> {
         self.assumed.remove(key);
-        let (node, _) = self.pods.remove(key)?;
+        let (node, pod) = self.pods.remove(key)?;
+        self.count_affinity(&pod, false);
         if let Some(info) = self.node_mut(&node) {
             info.remove_pod(key);
         }
@@ -384,5 +398,28 @@ mod tests {
         cache.apply_node(node("n2"));
         assert_eq!(cache.remove_pod("default/a").as_deref(), Some("n3"));
         assert!(cache.snapshot().nodes.iter().all(|n| n.pods.is_empty()));
+    }
+
+    #[test]
+    fn counts_placed_pods_with_affinity_terms() {
+        let mut cache = ClusterCache::new();
+        cache.apply_node(node("n1"));
+        let mut p = pod("a", Some("n1"), None);
+        p.spec.as_mut().unwrap().affinity = serde_json::from_value(serde_json::json!({
+            "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"x": "y"}}, "topologyKey": "zone"}]}
+        }))
+        .unwrap();
+        let with_terms = Arc::new(PodInfo::new(Arc::new(p)));
+        let plain = Arc::new(PodInfo::new(Arc::new(pod("b", Some("n1"), None))));
+        assert_eq!(cache.snapshot().affinity_pods, Some(0));
+        cache.add_assigned(Arc::clone(&with_terms), "n1", true);
+        cache.add_assigned(plain, "n1", false);
+        // Replaced by the watcher's copy: still one.
+        cache.add_assigned(with_terms, "n1", false);
+        assert_eq!(cache.snapshot().affinity_pods, Some(1));
+        cache.remove_pod("default/a");
+        cache.remove_pod("default/b");
+        assert_eq!(cache.snapshot().affinity_pods, Some(0));
     }
 }

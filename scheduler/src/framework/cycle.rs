@@ -40,6 +40,17 @@ pub struct Snapshot {
     pub workload_selectors: WorkloadSelectors,
     /// Claims, volumes and storage classes (VolumeBinding).
     pub volumes: volume_binding::VolumeState,
+    /// How many placed pods have pod (anti-)affinity terms, when the snapshot's owner
+    /// keeps count; `None` (unknown) makes InterPodAffinity visit every node.
+    pub affinity_pods: Option<usize>,
+}
+
+impl Snapshot {
+    /// Whether InterPodAffinity has nothing to do for `pod`: it has no terms and no
+    /// placed pod has any.
+    fn affinity_idle(&self, pod: &PodInfo) -> bool {
+        self.affinity_pods == Some(0) && !pod.has_affinity()
+    }
 }
 
 /// Where a cycle placed the pod.
@@ -184,7 +195,7 @@ impl Algorithm {
             match plugin {
                 FilterPlugin::NodeResourcesFit => state.request = self.fit.pre_filter(&pod.pod),
                 FilterPlugin::NodePorts => state.ports = node_ports::pre_filter(&pod.pod),
-                FilterPlugin::InterPodAffinity => {
+                FilterPlugin::InterPodAffinity if !snapshot.affinity_idle(pod) => {
                     state.affinity = Some(inter_pod_affinity::pre_filter(pod, nodes, ns));
                 }
                 FilterPlugin::PodTopologySpread => {
@@ -276,6 +287,7 @@ impl Algorithm {
                     };
                     per_node(&|n| self.balanced.score(&requests, &n.resources))
                 }
+                ScorePlugin::InterPodAffinity if snapshot.affinity_idle(pod) => continue,
                 ScorePlugin::InterPodAffinity => {
                     let all = inter_pod_affinity::scores(
                         pod,
