@@ -3,7 +3,8 @@
 //! measured pods (100m / 500Mi) whose binding rate is sampled every second from a watch.
 //!
 //! Cases: Basic, PodAntiAffinity, NodeAffinity, TopologySpreading on 5000 and 500 nodes
-//! (full) or 500 nodes (`--short`, for CI). Measured pods are created by 100 concurrent
+//! (full) or 500 nodes (`--short`, for CI); Preemption (upstream `PreemptionBasic`: the
+//! measured pods each preempt three low-priority init pods) on 1000 nodes, or 100. Measured pods are created by 100 concurrent
 //! clients while the scheduler runs (as upstream does); `--precreate` creates them first
 //! and starts the scheduler afterwards instead.
 //!
@@ -12,6 +13,8 @@
 
 #[path = "scheduler/cluster.rs"]
 mod cluster;
+#[path = "scheduler/diagnose.rs"]
+mod diagnose;
 #[path = "scheduler/stats.rs"]
 mod stats;
 #[path = "scheduler/workload.rs"]
@@ -20,7 +23,7 @@ mod workload;
 use std::time::{Duration, Instant};
 
 use cluster::{BoundCounter, Cluster, Scheduler};
-use workload::{Case, SETUP_NAMESPACE, TEST_NAMESPACE};
+use workload::{Case, Kind, SETUP_NAMESPACE, TEST_NAMESPACE};
 
 /// How measured pods reach the apiserver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +58,9 @@ async fn run_case(case: Case, creation: Creation, limits: Limits) {
     let cluster = Cluster::start().await;
     let t = Instant::now();
     cluster.nodes(case.nodes).await;
+    if case.kind == Kind::Preemption {
+        cluster.priority_classes().await;
+    }
     let nodes_took = t.elapsed();
 
     let init = BoundCounter::start(&cluster.client, SETUP_NAMESPACE);
@@ -156,6 +162,9 @@ async fn run_case(case: Case, creation: Creation, limits: Limits) {
         init_took.as_secs_f64(),
         cpu
     );
+    if bound < case.measured_pods {
+        diagnose::report(&cluster.client).await;
+    }
     scheduler.stop().await;
     drop((init, measured));
     cluster.stop().await;
@@ -205,5 +214,4 @@ async fn main() {
         }
         run_case(case, creation, limits).await;
     }
-    println!("Preemption: not implemented yet");
 }

@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::api::scheduling::v1::PriorityClass;
 use keelson_apiserver::api::ApiConfig;
 use keelson_apiserver::cache::CacheConfig;
 use keelson_apiserver::server::{self, RunningServer, ServerConfig};
 use keelson_apiserver::storage::StorageUrl;
 use keelson_scheduler::config::SchedulerConfig;
 use keelson_scheduler::daemon::{self, DaemonConfig, DaemonError};
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use serde_json::json;
 use tokio::sync::watch;
@@ -84,6 +85,30 @@ impl Cluster {
             }
         })
         .await;
+    }
+
+    /// Creates the preemption case's PriorityClasses and waits until a list shows them,
+    /// so that the Priority admission of the pods created next finds them.
+    pub(crate) async fn priority_classes(&self) {
+        let api: Api<PriorityClass> = Api::all(self.client.clone());
+        let classes = workload::priority_classes();
+        for class in &classes {
+            api.create(&PostParams::default(), class).await.unwrap();
+        }
+        for _ in 0..500 {
+            let listed = api.list(&ListParams::default()).await.unwrap();
+            let present = |c: &PriorityClass| {
+                listed
+                    .items
+                    .iter()
+                    .any(|l| l.metadata.name == c.metadata.name)
+            };
+            if classes.iter().all(present) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the PriorityClasses never showed in a list");
     }
 
     /// Creates `count` pods of `kind` named `<prefix>-<i>` in `namespace`.

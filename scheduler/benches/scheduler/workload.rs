@@ -1,6 +1,7 @@
 //! The benchmark cases (upstream scheduler_perf shape) and the objects they create.
 
 use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::scheduling::v1::PriorityClass;
 use serde_json::{Value, json};
 
 /// Zones the nodes are spread over (`topology.kubernetes.io/zone`).
@@ -21,6 +22,9 @@ pub(crate) enum Kind {
     NodeAffinity,
     /// `DoNotSchedule` spread, maxSkew 1 over zones.
     TopologySpreading,
+    /// Upstream `PreemptionBasic`: low-priority init pods (900m) fill every node to 3.6 of
+    /// 4 cpu; each measured high-priority pod (3000m) fits only after preempting three.
+    Preemption,
 }
 
 impl Kind {
@@ -31,6 +35,7 @@ impl Kind {
             Kind::PodAntiAffinity => "PodAntiAffinity",
             Kind::NodeAffinity => "NodeAffinity",
             Kind::TopologySpreading => "TopologySpreading",
+            Kind::Preemption => "Preemption",
         }
     }
 }
@@ -62,8 +67,18 @@ const KINDS: [Kind; 4] = [
     Kind::TopologySpreading,
 ];
 
+/// Low-priority init pods per node in the preemption case: 4 × 900m of a 4-cpu node.
+pub(crate) const PREEMPTION_PODS_PER_NODE: usize = 4;
+/// PriorityClass of the preemption case's init pods (value 0, as upstream's template
+/// that names no priority).
+pub(crate) const LOW_PRIORITY: &str = "bench-low-priority";
+/// PriorityClass of the preemption case's measured pods (upstream's template: 10).
+pub(crate) const HIGH_PRIORITY: &str = "bench-high-priority";
+
 /// The cases of a run. Anti-affinity allows one pod per node, so its measured pods are
-/// capped at the nodes left free by the init pods.
+/// capped at the nodes left free by the init pods. Preemption runs upstream's
+/// `PreemptionBasic` sizes (1000 nodes, 4 init pods per node, one measured pod per node)
+/// in full mode and a tenth of them with `--short`.
 pub(crate) fn cases(short: bool) -> Vec<Case> {
     let sizes: &[(usize, usize, usize)] = if short {
         &[(500, 100, 500)]
@@ -86,7 +101,30 @@ pub(crate) fn cases(short: bool) -> Vec<Case> {
             });
         }
     }
+    let preemption_nodes = if short { 100 } else { 1000 };
+    out.push(Case {
+        kind: Kind::Preemption,
+        nodes: preemption_nodes,
+        init_pods: preemption_nodes * PREEMPTION_PODS_PER_NODE,
+        measured_pods: preemption_nodes,
+    });
     out
+}
+
+/// The two PriorityClasses of the preemption case (the apiserver's Priority admission
+/// resolves a pod's `priorityClassName` to `spec.priority`).
+pub(crate) fn priority_classes() -> Vec<PriorityClass> {
+    [(LOW_PRIORITY, 0), (HIGH_PRIORITY, 10)]
+        .into_iter()
+        .map(|(name, value)| {
+            serde_json::from_value(json!({
+                "metadata": { "name": name },
+                "value": value,
+                "description": "scheduler benchmark",
+            }))
+            .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// Node `i`: 4 cpu, 32Gi, 110 pods, hostname and zone labels. Its status goes in a
@@ -117,7 +155,9 @@ fn zone(i: usize) -> String {
     format!("zone-{i}")
 }
 
-/// A pod of the case's kind requesting 100m / 500Mi.
+/// A pod of the case's kind requesting 100m / 500Mi. Preemption pods are upstream's
+/// templates instead: in [`SETUP_NAMESPACE`] low priority, 900m, grace period 0; in
+/// [`TEST_NAMESPACE`] high priority, 3000m (both 500Mi, limits equal to requests).
 pub(crate) fn pod(kind: Kind, namespace: &str, name: &str) -> Pod {
     let mut spec = json!({ "containers": [{
         "name": "c", "image": "registry.k8s.io/pause:3.10",
@@ -156,6 +196,19 @@ pub(crate) fn pod(kind: Kind, namespace: &str, name: &str) -> Pod {
                 "whenUnsatisfiable": "DoNotSchedule",
                 "labelSelector": { "matchLabels": { "spread": "zone" } },
             }]);
+        }
+        Kind::Preemption => {
+            let (class, cpu) = if namespace == SETUP_NAMESPACE {
+                spec["terminationGracePeriodSeconds"] = json!(0);
+                (LOW_PRIORITY, "900m")
+            } else {
+                (HIGH_PRIORITY, "3000m")
+            };
+            let resources = json!({ "cpu": cpu, "memory": "500Mi" });
+            spec["priorityClassName"] = json!(class);
+            spec["containers"][0]["ports"] = json!([{ "containerPort": 80 }]);
+            spec["containers"][0]["resources"] =
+                json!({ "requests": resources, "limits": resources });
         }
     }
     serde_json::from_value(json!({

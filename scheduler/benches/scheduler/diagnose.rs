@@ -1,0 +1,82 @@
+//! What a timed-out case left behind: the measured pods still pending (nominated or not,
+//! with their `PodScheduled` verdict) and the setup pods left, terminating or not.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams};
+
+use crate::workload::{SETUP_NAMESPACE, TEST_NAMESPACE};
+
+/// Verdicts shown per distinct `PodScheduled` message.
+const SHOWN: usize = 3;
+
+/// Prints, indented under the case's line, the state of the pods a timed-out case left.
+pub(crate) async fn report(client: &kube::Client) {
+    let measured: Api<Pod> = Api::namespaced(client.clone(), TEST_NAMESPACE);
+    let setup: Api<Pod> = Api::namespaced(client.clone(), SETUP_NAMESPACE);
+    let (measured, setup) = match (
+        measured.list(&ListParams::default()).await,
+        setup.list(&ListParams::default()).await,
+    ) {
+        (Ok(m), Ok(s)) => (m.items, s.items),
+        (Err(error), _) | (_, Err(error)) => {
+            println!("  diagnosis: cannot list pods: {error}");
+            return;
+        }
+    };
+    let pending: Vec<&Pod> = measured.iter().filter(|p| node_of(p).is_none()).collect();
+    let nominated = pending
+        .iter()
+        .filter(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.nominated_node_name.as_deref())
+                .is_some_and(|n| !n.is_empty())
+        })
+        .count();
+    println!(
+        "  pending measured pods: {} ({nominated} with status.nominatedNodeName)",
+        pending.len()
+    );
+    let mut verdicts: BTreeMap<String, usize> = BTreeMap::new();
+    for pod in &pending {
+        *verdicts.entry(verdict(pod)).or_default() += 1;
+    }
+    for (verdict, count) in verdicts.iter().take(SHOWN) {
+        println!("    {count} × {verdict}");
+    }
+    let terminating = setup
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_some())
+        .count();
+    println!(
+        "  setup pods left: {} ({terminating} with deletionTimestamp, still stored)",
+        setup.len()
+    );
+}
+
+fn node_of(pod: &Pod) -> Option<&str> {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .filter(|n| !n.is_empty())
+}
+
+/// `PodScheduled=<status> <reason>: <message>`, or that the pod has no such condition.
+fn verdict(pod: &Pod) -> String {
+    let condition = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "PodScheduled"));
+    match condition {
+        Some(c) => format!(
+            "PodScheduled={} {}: {}",
+            c.status,
+            c.reason.as_deref().unwrap_or(""),
+            c.message.as_deref().unwrap_or("")
+        ),
+        None => "no PodScheduled condition (never attempted)".to_owned(),
+    }
+}
