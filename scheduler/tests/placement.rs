@@ -177,7 +177,6 @@ async fn pods_go_to_the_profile_they_name() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "bug: daemon/events.rs reports every event as reportingController default-scheduler; upstream reports the profile's schedulerName"]
 async fn events_name_the_profile_that_scheduled() {
     let cluster = Cluster::start().await;
     cluster.labeled_node("n1", json!({})).await;

@@ -1,6 +1,7 @@
 //! Writes to the API on behalf of the scheduling task: the binding, the events and the
 //! `PodScheduled` condition. Failures to report are logged, never fatal; a failed
-//! binding is returned so the pod can be forgotten and retried.
+//! binding is returned so the pod can be forgotten, reported and retried. Every write is
+//! made on behalf of the profile (`schedulerName`) that handled the pod.
 
 use std::sync::Arc;
 
@@ -9,7 +10,8 @@ use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 
-use super::events::{self, Outcome};
+use super::BindFailure;
+use super::events::{self, NotScheduled, Outcome, Reporter};
 use crate::framework::preemption::report;
 
 /// The API handles the scheduler writes with.
@@ -35,8 +37,13 @@ impl Binder {
         Api::namespaced(self.client.clone(), ns)
     }
 
-    /// `POST pods/{name}/binding` to `node`, then the `Scheduled` event.
-    pub(super) async fn bind(&self, pod: Arc<Pod>, node: String) -> Result<(), kube::Error> {
+    /// `POST pods/{name}/binding` to `node`, then the `Scheduled` event from `profile`.
+    pub(super) async fn bind(
+        &self,
+        pod: Arc<Pod>,
+        node: String,
+        profile: &str,
+    ) -> Result<(), BindFailure> {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let namespace = pod
             .metadata
@@ -60,18 +67,26 @@ impl Binder {
         let _: serde_json::Value = self
             .pods(&pod)
             .create_subresource("binding", &name, &PostParams::default(), &binding)
-            .await?;
+            .await
+            .map_err(|e| bind_failure(&e))?;
         let note = events::scheduled_note(&namespace, &name, &node);
-        self.emit(&pod, Outcome::Scheduled, note).await;
+        self.emit(&pod, Outcome::Scheduled, note, profile).await;
         Ok(())
     }
 
-    /// The `FailedScheduling` event and, unless already identical, the condition.
-    pub(super) async fn report_unschedulable(&self, pod: Arc<Pod>, message: String) {
-        self.emit(&pod, Outcome::FailedScheduling, message.clone())
+    /// The `FailedScheduling` event from `profile` and, unless already identical, the
+    /// `PodScheduled=False` condition with `reason`.
+    pub(super) async fn report_failure(
+        &self,
+        pod: Arc<Pod>,
+        reason: NotScheduled,
+        message: String,
+        profile: &str,
+    ) {
+        self.emit(&pod, Outcome::FailedScheduling, message.clone(), profile)
             .await;
-        let Some(patch) = events::unschedulable_patch(&pod, &message, jiff::Timestamp::now())
-        else {
+        let now = jiff::Timestamp::now();
+        let Some(patch) = events::not_scheduled_patch(&pod, reason, &message, now) else {
             return;
         };
         let name = pod.metadata.name.clone().unwrap_or_default();
@@ -113,14 +128,12 @@ impl Binder {
             }
             let mut event = events::event(
                 &victim,
-                Outcome::Scheduled,
+                Outcome::Preempted,
                 report::preempted_note(preemptor, node),
-                &self.instance,
+                self.reporter(scheduler_name),
                 jiff::Timestamp::now(),
             );
-            // Upstream: Normal, reason Preempted, action Preempting, related to the preemptor.
-            event.reason = Some("Preempted".to_owned());
-            event.action = Some("Preempting".to_owned());
+            // Upstream relates the event to the preemptor.
             event.related = Some(ObjectReference {
                 api_version: Some("v1".to_owned()),
                 kind: Some("Pod".to_owned()),
@@ -146,8 +159,16 @@ impl Binder {
         }
     }
 
-    async fn emit(&self, pod: &Pod, outcome: Outcome, note: String) {
-        let event = events::event(pod, outcome, note, &self.instance, jiff::Timestamp::now());
+    fn reporter<'a>(&'a self, profile: &'a str) -> Reporter<'a> {
+        Reporter {
+            controller: profile,
+            instance: &self.instance,
+        }
+    }
+
+    async fn emit(&self, pod: &Pod, outcome: Outcome, note: String, profile: &str) {
+        let reporter = self.reporter(profile);
+        let event = events::event(pod, outcome, note, reporter, jiff::Timestamp::now());
         self.create_event(&event).await;
     }
 
@@ -156,6 +177,54 @@ impl Binder {
         let api: Api<Event> = Api::namespaced(self.client.clone(), &ns);
         if let Err(error) = api.create(&PostParams::default(), event).await {
             tracing::warn!(%error, "cannot record an event");
+        }
+    }
+}
+
+/// A failed `pods/binding` call as upstream reports it: the API error's message behind
+/// the DefaultBinder plugin's name; a 404 means the pod is gone.
+pub(super) fn bind_failure(error: &kube::Error) -> BindFailure {
+    let (text, not_found) = match error {
+        kube::Error::Api(status) => (status.message.clone(), status.code == 404),
+        other => (other.to_string(), false),
+    };
+    BindFailure {
+        message: format!("running Bind plugin \"DefaultBinder\": {text}"),
+        not_found,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_failures_as_upstream_reports_them() {
+        let api = |code: u16, message: &str| {
+            let status = kube::core::Status::failure(message, "Conflict").with_code(code);
+            kube::Error::Api(Box::new(status))
+        };
+        let cases = [
+            (
+                api(409, "pod web is already assigned to node \"n1\""),
+                "running Bind plugin \"DefaultBinder\": pod web is already assigned to node \"n1\"",
+                false,
+            ),
+            (
+                api(404, "pods \"web\" not found"),
+                "running Bind plugin \"DefaultBinder\": pods \"web\" not found",
+                true,
+            ),
+            (
+                kube::Error::LinesCodecMaxLineLengthExceeded,
+                "running Bind plugin \"DefaultBinder\": Error finding newline character",
+                false,
+            ),
+        ];
+        for (error, message, not_found) in cases {
+            let got = bind_failure(&error);
+            assert_eq!(got.message, message);
+            assert_eq!(got.not_found, not_found, "{message}");
         }
     }
 }

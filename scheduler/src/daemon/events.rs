@@ -1,21 +1,53 @@
 //! What the scheduler writes about a pod besides its binding: `events.k8s.io/v1` Events
-//! (`Scheduled`, `FailedScheduling`) and the `PodScheduled` condition. Pure builders; the
-//! binder sends them.
+//! (`Scheduled`, `FailedScheduling`, `Preempted`) and the `PodScheduled` condition. Pure
+//! builders; the binder sends them. As upstream's per-profile recorders do, every event
+//! names the profile (`schedulerName`) that handled the pod as its reporting controller.
 
 use k8s_openapi::api::core::v1::{ObjectReference, Pod, PodCondition};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 
-/// `reportingController` of every event, as upstream's default profile reports.
-pub const REPORTING_CONTROLLER: &str = "default-scheduler";
+/// Who reports an event: the profile's `schedulerName` (`reportingController`) and this
+/// scheduler instance (`reportingInstance`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reporter<'a> {
+    /// The `schedulerName` of the profile that handled the pod.
+    pub controller: &'a str,
+    /// This instance's identity.
+    pub instance: &'a str,
+}
 
 /// The kind of event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// The pod was bound (`Normal`, reason `Scheduled`, action `Binding`).
     Scheduled,
-    /// The pod fits no node (`Warning`, reason `FailedScheduling`, action `Scheduling`).
+    /// The pod fits no node, or placing it failed (`Warning`, reason `FailedScheduling`,
+    /// action `Scheduling`).
     FailedScheduling,
+    /// The pod was preempted to make room for another (`Normal`, reason `Preempted`,
+    /// action `Preempting`).
+    Preempted,
+}
+
+/// The reason of a `PodScheduled=False` condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotScheduled {
+    /// No node fits the pod (`Unschedulable`).
+    Unschedulable,
+    /// Placing the pod failed for another reason, e.g. PreBind or the binding call
+    /// (`SchedulerError`).
+    SchedulerError,
+}
+
+impl NotScheduled {
+    /// The condition's `reason`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Unschedulable => "Unschedulable",
+            Self::SchedulerError => "SchedulerError",
+        }
+    }
 }
 
 /// The note of a successful binding.
@@ -23,17 +55,18 @@ pub fn scheduled_note(namespace: &str, name: &str, node: &str) -> String {
     format!("Successfully assigned {namespace}/{name} to {node}")
 }
 
-/// An event about `pod`, reported by `instance` at `now`.
+/// An event about `pod`, reported by `reporter` at `now`.
 pub fn event(
     pod: &Pod,
     outcome: Outcome,
     note: String,
-    instance: &str,
+    reporter: Reporter<'_>,
     now: jiff::Timestamp,
 ) -> Event {
     let (reason, action, type_) = match outcome {
         Outcome::Scheduled => ("Scheduled", "Binding", "Normal"),
         Outcome::FailedScheduling => ("FailedScheduling", "Scheduling", "Warning"),
+        Outcome::Preempted => ("Preempted", "Preempting", "Normal"),
     };
     let name = pod.metadata.name.clone().unwrap_or_default();
     let namespace = pod
@@ -53,8 +86,8 @@ pub fn event(
         reason: Some(reason.to_owned()),
         type_: Some(type_.to_owned()),
         note: Some(note),
-        reporting_controller: Some(REPORTING_CONTROLLER.to_owned()),
-        reporting_instance: Some(instance.to_owned()),
+        reporting_controller: Some(reporter.controller.to_owned()),
+        reporting_instance: Some(reporter.instance.to_owned()),
         regarding: Some(ObjectReference {
             api_version: Some("v1".to_owned()),
             kind: Some("Pod".to_owned()),
@@ -68,10 +101,11 @@ pub fn event(
     }
 }
 
-/// The merge patch that sets `PodScheduled=False` (reason `Unschedulable`, `message`),
-/// or `None` when the pod already carries exactly that condition.
-pub fn unschedulable_patch(
+/// The merge patch that sets `PodScheduled=False` with `reason` and `message`, or `None`
+/// when the pod already carries exactly that condition.
+pub fn not_scheduled_patch(
     pod: &Pod,
+    reason: NotScheduled,
     message: &str,
     now: jiff::Timestamp,
 ) -> Option<serde_json::Value> {
@@ -83,7 +117,7 @@ pub fn unschedulable_patch(
     let same = conditions.iter().any(|c| {
         c.type_ == "PodScheduled"
             && c.status == "False"
-            && c.reason.as_deref() == Some("Unschedulable")
+            && c.reason.as_deref() == Some(reason.reason())
             && c.message.as_deref() == Some(message)
     });
     if same {
@@ -96,7 +130,7 @@ pub fn unschedulable_patch(
     merged.push(PodCondition {
         type_: "PodScheduled".to_owned(),
         status: "False".to_owned(),
-        reason: Some("Unschedulable".to_owned()),
+        reason: Some(reason.reason().to_owned()),
         message: Some(message.to_owned()),
         last_transition_time: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now)),
         ..PodCondition::default()
@@ -130,19 +164,27 @@ mod tests {
                 "Scheduling",
                 "Warning",
             ),
+            (Outcome::Preempted, "Preempted", "Preempting", "Normal"),
         ];
         for (outcome, reason, action, type_) in cases {
-            let e = event(&pod(), outcome, "n".into(), "me", now);
-            assert_eq!(e.reason.as_deref(), Some(reason));
-            assert_eq!(e.action.as_deref(), Some(action));
-            assert_eq!(e.type_.as_deref(), Some(type_));
-            assert_eq!(e.reporting_controller.as_deref(), Some("default-scheduler"));
-            assert_eq!(e.metadata.namespace.as_deref(), Some("prod"));
-            let r = e.regarding.unwrap();
-            assert_eq!(
-                (r.kind.as_deref(), r.uid.as_deref()),
-                (Some("Pod"), Some("u1"))
-            );
+            for profile in ["default-scheduler", "second"] {
+                let reporter = Reporter {
+                    controller: profile,
+                    instance: "me",
+                };
+                let e = event(&pod(), outcome, "n".into(), reporter, now);
+                assert_eq!(e.reason.as_deref(), Some(reason));
+                assert_eq!(e.action.as_deref(), Some(action));
+                assert_eq!(e.type_.as_deref(), Some(type_));
+                assert_eq!(e.reporting_controller.as_deref(), Some(profile));
+                assert_eq!(e.reporting_instance.as_deref(), Some("me"));
+                assert_eq!(e.metadata.namespace.as_deref(), Some("prod"));
+                let r = e.regarding.unwrap();
+                assert_eq!(
+                    (r.kind.as_deref(), r.uid.as_deref()),
+                    (Some("Pod"), Some("u1"))
+                );
+            }
         }
         assert_eq!(
             scheduled_note("prod", "web", "n1"),
@@ -152,18 +194,36 @@ mod tests {
 
     #[test]
     fn condition_patched_only_when_different() {
+        use NotScheduled::{SchedulerError, Unschedulable};
         let now = jiff::Timestamp::from_second(100).unwrap();
         let mut p = pod();
-        let patch = unschedulable_patch(&p, "0/1 nodes are available:", now).unwrap();
+        let first = "0/1 nodes are available:";
+        let patch = not_scheduled_patch(&p, Unschedulable, first, now).unwrap();
         let conds = &patch["status"]["conditions"];
         assert_eq!(conds[0]["type"], "PodScheduled");
+        assert_eq!(conds[0]["status"], "False");
         assert_eq!(conds[0]["reason"], "Unschedulable");
         let parsed: Vec<PodCondition> = serde_json::from_value(conds.clone()).unwrap();
         p.status = Some(PodStatus {
             conditions: Some(parsed),
             ..Default::default()
         });
-        assert!(unschedulable_patch(&p, "0/1 nodes are available:", now).is_none());
-        assert!(unschedulable_patch(&p, "0/2 nodes are available:", now).is_some());
+        // (reason, message, the reason written when a patch is needed)
+        let cases = [
+            (Unschedulable, first, None),
+            (
+                Unschedulable,
+                "0/2 nodes are available:",
+                Some("Unschedulable"),
+            ),
+            (SchedulerError, first, Some("SchedulerError")),
+        ];
+        for (reason, message, want) in cases {
+            let got = not_scheduled_patch(&p, reason, message, now);
+            let written = got
+                .as_ref()
+                .map(|v| v["status"]["conditions"][0]["reason"].as_str().unwrap());
+            assert_eq!(written, want, "{reason:?} {message}");
+        }
     }
 }

@@ -10,7 +10,6 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 use super::BindFailure;
-use super::binder::Binder;
 use super::watch::Listing;
 use crate::plugins::volume_binding::{
     self, Plan, SELECTED_NODE_ANNOTATION, VolumeState, claim_key, is_bound,
@@ -115,11 +114,10 @@ pub(super) fn assume(state: &mut VolumeState, plan: &Plan, pod: &str) {
     }
 }
 
-/// PreBind of a pod placed on `node` with volume work (`plan`): [`bind`], and on failure
-/// the `FailedScheduling` report upstream makes for a failed PreBind plugin.
+/// PreBind of a pod placed on `node` with volume work (`plan`): [`bind`]; a failure
+/// carries the text upstream reports for a failed PreBind plugin.
 pub(super) async fn pre_bind(
-    binder: &Binder,
-    pod: &Arc<Pod>,
+    client: &kube::Client,
     node: &str,
     plan: Option<Plan>,
     timeout: Duration,
@@ -127,13 +125,11 @@ pub(super) async fn pre_bind(
     let Some(plan) = plan else {
         return Ok(());
     };
-    let Err(message) = bind(binder.client(), &plan, node, timeout).await else {
+    let Err(message) = bind(client, &plan, node, timeout).await else {
         return Ok(());
     };
-    let note = format!("running PreBind plugin \"VolumeBinding\": {message}");
-    binder.report_unschedulable(Arc::clone(pod), note).await;
     Err(BindFailure {
-        message,
+        message: format!("running PreBind plugin \"VolumeBinding\": {message}"),
         not_found: false,
     })
 }
