@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::super::events::NotScheduled;
-use super::super::{Message, volumes};
+use super::super::{BindFailure, Message, volumes};
 use super::Scheduling;
 use super::rejectors::rejectors;
 use crate::queue::{Failure, QueuedPod, nominated_node, pod_key, pod_priority};
@@ -53,12 +53,10 @@ impl Scheduling {
                     }
                     // As upstream, the pod is forgotten and requeued first, then the failure
                     // is reported (unless the pod is gone).
-                    let report = result.as_ref().err().filter(|f| !f.not_found);
-                    let message = report.map(|f| f.message.clone());
+                    let report = binding_report(&result);
                     // The task may have stopped during a drain; nothing is left to update.
                     let _ = tx.send(Message::Bound { key, result }).await;
-                    if let Some(message) = message {
-                        let reason = NotScheduled::SchedulerError;
+                    if let Some((reason, message)) = report {
                         binder.report_failure(pod, reason, message, &profile).await;
                     }
                 });
@@ -124,6 +122,47 @@ impl Scheduling {
                     }
                 });
             }
+        }
+    }
+}
+
+/// What a finished binding task reports: nothing after a success or when the pod is gone;
+/// otherwise (PreBind or the binding call failed) `PodScheduled=False` with reason
+/// `SchedulerError` and the failure's text, as upstream's failure handler does for an
+/// error that is not a rejection.
+fn binding_report(result: &Result<(), BindFailure>) -> Option<(NotScheduled, String)> {
+    let failure = result.as_ref().err().filter(|f| !f.not_found)?;
+    Some((NotScheduled::SchedulerError, failure.message.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_bindings_are_reported_as_scheduler_errors() {
+        let failed = |message: &str, not_found| {
+            Err(BindFailure {
+                message: message.to_owned(),
+                not_found,
+            })
+        };
+        let prebind = "running PreBind plugin \"VolumeBinding\": binding volumes: x";
+        let bind = "running Bind plugin \"DefaultBinder\": conflict";
+        let cases = [
+            (Ok(()), None),
+            (failed(bind, true), None),
+            (
+                failed(bind, false),
+                Some((NotScheduled::SchedulerError, bind.to_owned())),
+            ),
+            (
+                failed(prebind, false),
+                Some((NotScheduled::SchedulerError, prebind.to_owned())),
+            ),
+        ];
+        for (result, want) in cases {
+            assert_eq!(binding_report(&result), want, "{result:?}");
         }
     }
 }
