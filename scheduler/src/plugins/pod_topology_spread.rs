@@ -40,8 +40,11 @@ pub(super) struct Constraint {
 pub struct PreFilterState {
     constraints: Vec<Constraint>,
     self_match: Vec<bool>,
-    /// (constraint index, domain value) → matching pods.
-    counts: HashMap<(usize, String), i64>,
+    /// Per constraint: domain value → matching pods.
+    counts: Vec<HashMap<String, i64>>,
+    /// Per constraint: the smallest domain count (0 while fewer domains than
+    /// `minDomains` exist).
+    minimums: Vec<i64>,
 }
 
 /// The pod's own constraints whose `whenUnsatisfiable` is `when`, with `matchLabelKeys`
@@ -164,7 +167,9 @@ pub fn pre_filter(pod: &PodInfo, nodes: &[NodeInfo], defaults: &Defaults<'_>) ->
     } else {
         default_constraints(pod, defaults, "DoNotSchedule")
     };
-    let mut counts = HashMap::new();
+    let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
+    // Without constraints there is nothing to count (and every node passes).
+    let nodes = if constraints.is_empty() { &[] } else { nodes };
     for node in nodes {
         if constraints
             .iter()
@@ -184,7 +189,7 @@ pub fn pre_filter(pod: &PodInfo, nodes: &[NodeInfo], defaults: &Defaults<'_>) ->
                 .iter()
                 .filter(|p| counts_toward(p, &pod.namespace, &c.selector))
                 .count();
-            *counts.entry((i, value.to_owned())).or_insert(0) +=
+            *counts[i].entry(value.to_owned()).or_insert(0) +=
                 i64::try_from(matching).unwrap_or(i64::MAX);
         }
     }
@@ -192,10 +197,22 @@ pub fn pre_filter(pod: &PodInfo, nodes: &[NodeInfo], defaults: &Defaults<'_>) ->
         .iter()
         .map(|c| label_selector_matches(Some(&c.selector), &pod.labels))
         .collect();
+    let minimums = constraints
+        .iter()
+        .zip(&counts)
+        .map(|(c, domains)| {
+            if domains.len() < c.min_domains {
+                0
+            } else {
+                domains.values().copied().min().unwrap_or(0)
+            }
+        })
+        .collect();
     PreFilterState {
         constraints,
         self_match,
         counts,
+        minimums,
     }
 }
 
@@ -205,22 +222,8 @@ pub fn filter(state: &PreFilterState, node: &NodeInfo) -> Status {
         let Some(value) = node.topology_value(&c.topology_key) else {
             return Status::unresolvable(MISSING_LABEL);
         };
-        let domains: Vec<i64> = state
-            .counts
-            .iter()
-            .filter(|((j, _), _)| *j == i)
-            .map(|(_, n)| *n)
-            .collect();
-        let min = if domains.len() < c.min_domains {
-            0
-        } else {
-            domains.iter().copied().min().unwrap_or(0)
-        };
-        let here = state
-            .counts
-            .get(&(i, value.to_owned()))
-            .copied()
-            .unwrap_or(0);
+        let min = state.minimums[i];
+        let here = state.counts[i].get(value).copied().unwrap_or(0);
         let skew = here + i64::from(state.self_match[i]) - min;
         if skew > c.max_skew {
             return Status::unschedulable(NOT_MATCH);

@@ -141,26 +141,39 @@ fn allocatable_and_requested(
     }
 }
 
-/// Per-resource (requested, allocatable), with left-out resources as (0, 0).
-fn node_figures(
+/// Resources whose figures fit on the stack (the default configurations name two).
+const INLINE_FIGURES: usize = 4;
+
+/// Calls `f` with the per-resource (requested, allocatable), left-out resources as
+/// (0, 0); without allocating for up to [`INLINE_FIGURES`] resources (this runs for
+/// every scored node).
+fn with_node_figures<R>(
     node: &NodeInfo,
     resources: &[ResourceSpec],
     requests: &[i64],
     counting: Counting,
-) -> Vec<(i64, i64)> {
-    resources
-        .iter()
-        .zip(requests)
-        .map(|(spec, &req)| {
-            let (allocatable, requested) =
-                allocatable_and_requested(node, &spec.name, req, counting);
-            if allocatable == 0 {
-                (0, 0)
-            } else {
-                (requested, allocatable)
-            }
-        })
-        .collect()
+    f: impl FnOnce(&[(i64, i64)]) -> R,
+) -> R {
+    let figure = |(spec, &req): (&ResourceSpec, &i64)| {
+        let (allocatable, requested) = allocatable_and_requested(node, &spec.name, req, counting);
+        if allocatable == 0 {
+            (0, 0)
+        } else {
+            (requested, allocatable)
+        }
+    };
+    let pairs = resources.iter().zip(requests);
+    let n = resources.len().min(requests.len());
+    if n <= INLINE_FIGURES {
+        let mut buf = [(0_i64, 0_i64); INLINE_FIGURES];
+        for (slot, pair) in buf.iter_mut().zip(pairs) {
+            *slot = figure(pair);
+        }
+        f(&buf[..n])
+    } else {
+        let figures: Vec<(i64, i64)> = pairs.map(figure).collect();
+        f(&figures)
+    }
 }
 
 /// `(capacity - requested) * 100 / capacity`, 0 when over capacity.
@@ -265,37 +278,46 @@ pub fn fit_score(pod: &Pod, node: &NodeInfo, scoring: &FitScoring) -> i64 {
 #[must_use]
 pub fn fit_score_with(requests: &[i64], node: &NodeInfo, scoring: &FitScoring) -> i64 {
     let resources = &scoring.resources;
-    let figures = node_figures(node, resources, requests, Counting::NonZero);
-    match &scoring.strategy {
-        ScoringStrategy::LeastAllocated => {
-            weighted_integer_average(&figures, resources, least_requested_score)
-        }
-        ScoringStrategy::MostAllocated => {
-            weighted_integer_average(&figures, resources, most_requested_score)
-        }
-        ScoringStrategy::RequestedToCapacityRatio { shape } => {
-            requested_to_capacity_ratio(&figures, resources, shape)
-        }
-    }
+    with_node_figures(
+        node,
+        resources,
+        requests,
+        Counting::NonZero,
+        |figures| match &scoring.strategy {
+            ScoringStrategy::LeastAllocated => {
+                weighted_integer_average(figures, resources, least_requested_score)
+            }
+            ScoringStrategy::MostAllocated => {
+                weighted_integer_average(figures, resources, most_requested_score)
+            }
+            ScoringStrategy::RequestedToCapacityRatio { shape } => {
+                requested_to_capacity_ratio(figures, resources, shape)
+            }
+        },
+    )
 }
 
 /// `(1 - std) * 100` over the requested/allocatable fractions (each capped at 1); for two
 /// resources the deviation is half their difference.
 fn balanced_score(figures: &[(i64, i64)]) -> i64 {
-    let fractions: Vec<f64> = figures
-        .iter()
-        .filter(|(_, allocatable)| *allocatable != 0)
-        .map(|(requested, allocatable)| (*requested as f64 / *allocatable as f64).min(1.0))
-        .collect();
-    let std = match fractions.as_slice() {
-        [a, b] => ((a - b) / 2.0).abs(),
-        many if many.len() > 2 => {
-            let mean = many.iter().sum::<f64>() / many.len() as f64;
-            let variance =
-                many.iter().map(|f| (f - mean) * (f - mean)).sum::<f64>() / many.len() as f64;
-            variance.sqrt()
-        }
-        _ => 0.0,
+    let fractions = || {
+        figures
+            .iter()
+            .filter(|(_, allocatable)| *allocatable != 0)
+            .map(|(requested, allocatable)| (*requested as f64 / *allocatable as f64).min(1.0))
+    };
+    let count = fractions().count();
+    let std = if count == 2 {
+        let mut two = fractions();
+        let (a, b) = (two.next().unwrap_or(0.0), two.next().unwrap_or(0.0));
+        ((a - b) / 2.0).abs()
+    } else if count > 2 {
+        let n = count as f64;
+        let mean = fractions().sum::<f64>() / n;
+        let variance = fractions().map(|f| (f - mean) * (f - mean)).sum::<f64>() / n;
+        variance.sqrt()
+    } else {
+        0.0
     };
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
 }
@@ -315,12 +337,13 @@ pub fn balanced_allocation_score_with(
     node: &NodeInfo,
     resources: &[ResourceSpec],
 ) -> i64 {
-    balanced_score(&node_figures(
+    with_node_figures(
         node,
         resources,
         requests,
         Counting::Requested,
-    ))
+        balanced_score,
+    )
 }
 
 /// NodeResourcesBalancedAllocation's score, or `None` when the plugin skips the pod because
