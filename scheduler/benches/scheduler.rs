@@ -56,11 +56,11 @@ fn cpu_seconds() -> f64 {
 async fn run_case(case: Case, creation: Creation, limits: Limits) {
     let label = case.label();
     let cluster = Cluster::start().await;
-    let t = Instant::now();
-    cluster.nodes(case.nodes).await;
     if case.kind == Kind::Preemption {
         cluster.priority_classes().await;
     }
+    let t = Instant::now();
+    cluster.nodes(case.nodes).await;
     let nodes_took = t.elapsed();
 
     let init = BoundCounter::start(&cluster.client, SETUP_NAMESPACE);
@@ -162,6 +162,9 @@ async fn run_case(case: Case, creation: Creation, limits: Limits) {
         init_took.as_secs_f64(),
         cpu
     );
+    if case.kind == Kind::Preemption {
+        diagnose::victims(&cluster.client, case.init_pods).await;
+    }
     if bound < case.measured_pods {
         diagnose::report(&cluster.client).await;
     }

@@ -1,5 +1,6 @@
 //! What a timed-out case left behind: the measured pods still pending (nominated or not,
-//! with their `PodScheduled` verdict) and the setup pods left, terminating or not.
+//! with their `PodScheduled` verdict) and the setup pods left, terminating or not; and
+//! after the preemption case, whether its victims are gone from the store.
 
 use std::collections::BTreeMap;
 
@@ -54,6 +55,26 @@ pub(crate) async fn report(client: &kube::Client) {
         "  setup pods left: {} ({terminating} with deletionTimestamp, still stored)",
         setup.len()
     );
+}
+
+/// Prints the preemption case's victims: init pods gone from the store, and those still
+/// stored with a `deletionTimestamp` (a graceful delete nobody finishes without a kubelet).
+pub(crate) async fn victims(client: &kube::Client, init_pods: usize) {
+    let setup: Api<Pod> = Api::namespaced(client.clone(), SETUP_NAMESPACE);
+    match setup.list(&ListParams::default()).await {
+        Ok(list) => {
+            let terminating = list
+                .items
+                .iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_some())
+                .count();
+            println!(
+                "  victims: {} of {init_pods} init pods deleted; {terminating} left terminating",
+                init_pods.saturating_sub(list.items.len())
+            );
+        }
+        Err(error) => println!("  victims: cannot list the init pods: {error}"),
+    }
 }
 
 fn node_of(pod: &Pod) -> Option<&str> {
