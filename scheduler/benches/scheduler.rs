@@ -4,9 +4,10 @@
 //!
 //! Cases: Basic, PodAntiAffinity, NodeAffinity, TopologySpreading on 5000 and 500 nodes
 //! (full) or 500 nodes (`--short`, for CI); Preemption (upstream `PreemptionBasic`: the
-//! measured pods each preempt three low-priority init pods) on 1000 nodes, or 100. Measured pods are created by 100 concurrent
-//! clients while the scheduler runs (as upstream does); `--precreate` creates them first
-//! and starts the scheduler afterwards instead.
+//! measured pods each preempt three low-priority init pods) on 1000 nodes, or 50.
+//! Measured pods are created by 100 concurrent clients while the scheduler runs (as
+//! upstream does); `--precreate` creates them first and starts the scheduler afterwards
+//! instead.
 //!
 //! `cargo bench -p keelson-scheduler --bench scheduler [-- [--short] [--precreate] [--only <case>]]`
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // a harness that prints figures
