@@ -9,7 +9,7 @@ use kube::api::{Api, ListParams};
 
 use crate::workload::{SETUP_NAMESPACE, TEST_NAMESPACE};
 
-/// Verdicts shown per distinct `PodScheduled` message.
+/// Distinct `PodScheduled` verdicts shown, the most frequent first.
 const SHOWN: usize = 3;
 
 /// Prints, indented under the case's line, the state of the pods a timed-out case left.
@@ -44,6 +44,8 @@ pub(crate) async fn report(client: &kube::Client) {
     for pod in &pending {
         *verdicts.entry(verdict(pod)).or_default() += 1;
     }
+    let mut verdicts: Vec<(String, usize)> = verdicts.into_iter().collect();
+    verdicts.sort_by(|a, b| b.1.cmp(&a.1));
     for (verdict, count) in verdicts.iter().take(SHOWN) {
         println!("    {count} × {verdict}");
     }
