@@ -45,7 +45,7 @@ pub(crate) async fn report(client: &kube::Client) {
         *verdicts.entry(verdict(pod)).or_default() += 1;
     }
     let mut verdicts: Vec<(String, usize)> = verdicts.into_iter().collect();
-    verdicts.sort_by(|a, b| b.1.cmp(&a.1));
+    verdicts.sort_by_key(|v| std::cmp::Reverse(v.1));
     for (verdict, count) in verdicts.iter().take(SHOWN) {
         println!("    {count} × {verdict}");
     }
