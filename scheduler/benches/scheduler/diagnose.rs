@@ -2,7 +2,7 @@
 //! with their `PodScheduled` verdict) and the setup pods left, terminating or not; and
 //! after the preemption case, whether its victims are gone from the store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
@@ -27,18 +27,16 @@ pub(crate) async fn report(client: &kube::Client) {
         }
     };
     let pending: Vec<&Pod> = measured.iter().filter(|p| node_of(p).is_none()).collect();
-    let nominated = pending
-        .iter()
-        .filter(|p| {
-            p.status
-                .as_ref()
-                .and_then(|s| s.nominated_node_name.as_deref())
-                .is_some_and(|n| !n.is_empty())
-        })
-        .count();
+    let taken: HashSet<&str> = measured.iter().filter_map(node_of).collect();
+    let nominated: Vec<&str> = pending.iter().filter_map(|p| nominee_of(p)).collect();
+    let on_taken = nominated.iter().filter(|n| taken.contains(*n)).count();
+    let distinct: HashSet<&str> = nominated.iter().copied().collect();
     println!(
-        "  pending measured pods: {} ({nominated} with status.nominatedNodeName)",
-        pending.len()
+        "  pending measured pods: {} ({} with status.nominatedNodeName, on {} nodes; {on_taken} \
+         of them nominated to a node a measured pod is already bound to)",
+        pending.len(),
+        nominated.len(),
+        distinct.len()
     );
     let mut verdicts: BTreeMap<String, usize> = BTreeMap::new();
     for pod in &pending {
@@ -77,6 +75,13 @@ pub(crate) async fn victims(client: &kube::Client, init_pods: usize) {
         }
         Err(error) => println!("  victims: cannot list the init pods: {error}"),
     }
+}
+
+fn nominee_of(pod: &Pod) -> Option<&str> {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.nominated_node_name.as_deref())
+        .filter(|n| !n.is_empty())
 }
 
 fn node_of(pod: &Pod) -> Option<&str> {
