@@ -242,6 +242,12 @@ impl ClusterCache {
         &mut self.snapshot.volumes
     }
 
+    /// Replaces the pods nominated to each node (kept in step with the queue's
+    /// nominator by the scheduling task).
+    pub fn set_nominated(&mut self, nominated: HashMap<String, Vec<Arc<PodInfo>>>) {
+        self.snapshot.nominated = nominated;
+    }
+
     /// Services' and controllers' selectors (PodTopologySpread's default selector).
     pub fn workload_selectors_mut(&mut self) -> &mut WorkloadSelectors {
         &mut self.snapshot.workload_selectors

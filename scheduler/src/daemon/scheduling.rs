@@ -39,6 +39,8 @@ pub(super) struct Scheduling {
     /// VolumeBinding's `bindTimeoutSeconds`, per profile that runs it at PreBind.
     bind_timeouts: HashMap<String, Duration>,
     priorities: PriorityClasses,
+    /// The nominator version the snapshot's nominated pods were built from.
+    nominated_version: u64,
 }
 
 impl Scheduling {
@@ -88,6 +90,7 @@ impl Scheduling {
             binder,
             tx,
             tasks: JoinSet::new(),
+            nominated_version: 0,
         }
     }
 

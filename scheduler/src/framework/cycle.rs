@@ -9,6 +9,7 @@
 //! rejected by the first filter that fails.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Pod;
 
@@ -24,6 +25,7 @@ use crate::plugins::{
     Status, node_affinity, node_name, node_ports, node_unschedulable, pod_topology_spread,
     taint_toleration, volume_binding,
 };
+use crate::queue::pod_priority;
 use crate::resources::{HostPort, Resource};
 use crate::selector::Labels;
 use crate::snapshot::{NodeInfo, PodInfo};
@@ -40,6 +42,9 @@ pub struct Snapshot {
     pub workload_selectors: WorkloadSelectors,
     /// Claims, volumes and storage classes (VolumeBinding).
     pub volumes: volume_binding::VolumeState,
+    /// Pods nominated to each node by preemption and not bound yet: the filters count
+    /// those of equal or higher priority as if they already ran there.
+    pub nominated: HashMap<String, Vec<Arc<PodInfo>>>,
     /// How many placed pods have pod (anti-)affinity terms, when the snapshot's owner
     /// keeps count; `None` (unknown) makes InterPodAffinity visit every node.
     pub affinity_pods: Option<usize>,
@@ -154,7 +159,7 @@ impl Algorithm {
                 break;
             }
             let i = (self.next_start + k) % all;
-            match self.filter(&state, pod, &nodes[i], ns) {
+            match self.filter_with_nominated(&state, pod, &nodes[i], ns, snapshot) {
                 None => feasible.push(i),
                 Some(status) => rejected.push(status),
             }
@@ -182,10 +187,10 @@ impl Algorithm {
         })
     }
 
-    pub(super) fn pre_filter(
+    pub(super) fn pre_filter<'n>(
         &self,
         pod: &PodInfo,
-        nodes: &[NodeInfo],
+        nodes: impl IntoIterator<Item = &'n NodeInfo> + Clone,
         ns: NamespaceLabels<'_>,
         snapshot: &Snapshot,
     ) -> CycleState {
@@ -196,11 +201,15 @@ impl Algorithm {
                 FilterPlugin::NodeResourcesFit => state.request = self.fit.pre_filter(&pod.pod),
                 FilterPlugin::NodePorts => state.ports = node_ports::pre_filter(&pod.pod),
                 FilterPlugin::InterPodAffinity if !snapshot.affinity_idle(pod) => {
-                    state.affinity = Some(inter_pod_affinity::pre_filter(pod, nodes, ns));
+                    state.affinity = Some(inter_pod_affinity::pre_filter(pod, nodes.clone(), ns));
                 }
                 FilterPlugin::PodTopologySpread => {
                     let defaults = self.spread_defaults(workloads);
-                    state.spread = Some(pod_topology_spread::pre_filter(pod, nodes, &defaults));
+                    state.spread = Some(pod_topology_spread::pre_filter(
+                        pod,
+                        nodes.clone(),
+                        &defaults,
+                    ));
                 }
                 FilterPlugin::VolumeBinding => {
                     state.volumes = volume_binding::pre_filter(&pod.pod, &snapshot.volumes);
@@ -209,6 +218,37 @@ impl Algorithm {
             }
         }
         state
+    }
+
+    /// [`Algorithm::filter`] as upstream's `RunFilterPluginsWithNominatedPods`: when pods
+    /// of equal or higher priority are nominated to the node, the pod must fit with them
+    /// added, and without them. (PreFilter state is not adjusted for the added pods.)
+    pub(super) fn filter_with_nominated(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        ns: NamespaceLabels<'_>,
+        snapshot: &Snapshot,
+    ) -> Option<Status> {
+        let priority = pod_priority(&pod.pod);
+        let ahead: Vec<&Arc<PodInfo>> = snapshot
+            .nominated
+            .get(&node.name)
+            .into_iter()
+            .flatten()
+            .filter(|p| p.key != pod.key && pod_priority(&p.pod) >= priority)
+            .collect();
+        if !ahead.is_empty() {
+            let mut with = node.clone();
+            for p in ahead {
+                with.add_pod(Arc::clone(p));
+            }
+            if let Some(status) = self.filter(state, pod, &with, ns) {
+                return Some(status);
+            }
+        }
+        self.filter(state, pod, node, ns)
     }
 
     /// The first failing filter's status, or `None` when the node passes them all.

@@ -319,3 +319,27 @@ fn sampling_counts_rejected_nodes_and_wraps_around() {
         .collect();
     assert_eq!(cycles, [(150, 100), (150, 100), (100, 100)]);
 }
+
+#[test]
+fn nominated_pods_of_equal_or_higher_priority_hold_their_room() {
+    let mut snap = snapshot(vec![plain("n1", "4"), plain("n2", "4")]);
+    let nominee = pod("nominee", "3", json!({}), json!({"priority": 10}));
+    snap.nominated
+        .insert("n1".into(), vec![Arc::new(nominee.clone())]);
+    // (pod, priority) → the node it gets.
+    let cases = [("low", 0, "n2"), ("same", 10, "n2"), ("high", 20, "n1")];
+    for (name, priority, want) in cases {
+        let mut alg = algorithm(100);
+        let p = pod(name, "2", json!({}), json!({"priority": priority}));
+        // n1 is tried first; only a pod above the nominee may take its room.
+        let got = alg.schedule(&p, &snap).unwrap().node;
+        assert_eq!(got, want, "{name}");
+    }
+    // The nominee itself is not counted against itself.
+    let mut alg = algorithm(100);
+    snap.nodes.truncate(1);
+    assert_eq!(alg.schedule(&nominee, &snap).unwrap().node, "n1");
+    // Nor does a nomination make a pod fit where it would not otherwise.
+    let big = pod("big", "5", json!({}), json!({"priority": 20}));
+    assert!(alg.schedule(&big, &snap).is_err());
+}

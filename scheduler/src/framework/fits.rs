@@ -18,16 +18,15 @@ impl Algorithm {
         node: &NodeInfo,
         snapshot: &Snapshot,
     ) -> Option<Status> {
-        let nodes: Vec<NodeInfo> = snapshot
+        // The snapshot's nodes with `node` in its namesake's place, borrowed, not copied.
+        let nodes = snapshot
             .nodes
             .iter()
-            .map(|n| if n.name == node.name { node } else { n })
-            .cloned()
-            .collect();
+            .map(|n| if n.name == node.name { node } else { n });
         let ns_of = |name: &str| snapshot.namespace_labels.get(name).cloned();
         let ns: NamespaceLabels<'_> = &ns_of;
-        let state = self.pre_filter(pod, &nodes, ns, snapshot);
-        self.filter(&state, pod, node, ns)
+        let state = self.pre_filter(pod, nodes, ns, snapshot);
+        self.filter_with_nominated(&state, pod, node, ns, snapshot)
     }
 
     /// Whether `pod` passes every filter on `node` (see [`Algorithm::node_status`]).

@@ -35,11 +35,19 @@ pub struct PreFilterState {
 }
 
 fn bump(map: &mut Counts, node: &NodeInfo, key: &str, by: i64) {
-    if let Some(v) = node.topology_value(key) {
-        *map.entry(key.to_owned())
-            .or_default()
-            .entry(v.to_owned())
-            .or_default() += by;
+    let Some(v) = node.topology_value(key) else {
+        return;
+    };
+    // Look up with borrowed strings; allocate only for a pair seen the first time.
+    let values = match map.get_mut(key) {
+        Some(values) => values,
+        None => map.entry(key.to_owned()).or_default(),
+    };
+    match values.get_mut(v) {
+        Some(n) => *n += by,
+        None => {
+            values.insert(v.to_owned(), by);
+        }
     }
 }
 
@@ -50,7 +58,11 @@ fn matches_all(terms: &[AffinityTerm], pod: &PodInfo, ns: NamespaceLabels<'_>) -
 /// Counts what the filter needs for `pod`: the placed pods' required anti-affinity
 /// (only pods that have such terms are visited) and, when the pod has required terms of
 /// its own, the placed pods those terms select.
-pub fn pre_filter(pod: &PodInfo, nodes: &[NodeInfo], ns: NamespaceLabels<'_>) -> PreFilterState {
+pub fn pre_filter<'n>(
+    pod: &PodInfo,
+    nodes: impl IntoIterator<Item = &'n NodeInfo>,
+    ns: NamespaceLabels<'_>,
+) -> PreFilterState {
     let mut state = PreFilterState::default();
     let own_terms = !(pod.required_affinity.is_empty() && pod.required_anti_affinity.is_empty());
     for node in nodes {

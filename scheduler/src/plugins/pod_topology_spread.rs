@@ -161,7 +161,11 @@ pub(super) fn counts_toward(p: &PodInfo, namespace: &str, selector: &LabelSelect
 /// Counts the matching pods per domain over every eligible node, for the pod's
 /// `DoNotSchedule` constraints or, when it declares none at all, the `DoNotSchedule`
 /// cluster defaults (a `List` defaulting may have some).
-pub fn pre_filter(pod: &PodInfo, nodes: &[NodeInfo], defaults: &Defaults<'_>) -> PreFilterState {
+pub fn pre_filter<'n>(
+    pod: &PodInfo,
+    nodes: impl IntoIterator<Item = &'n NodeInfo>,
+    defaults: &Defaults<'_>,
+) -> PreFilterState {
     let constraints = if has_own_constraints(pod) {
         constraints_of(pod, "DoNotSchedule")
     } else {
@@ -169,8 +173,8 @@ pub fn pre_filter(pod: &PodInfo, nodes: &[NodeInfo], defaults: &Defaults<'_>) ->
     };
     let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
     // Without constraints there is nothing to count (and every node passes).
-    let nodes = if constraints.is_empty() { &[] } else { nodes };
-    for node in nodes {
+    let counted = !constraints.is_empty();
+    for node in nodes.into_iter().take_while(|_| counted) {
         if constraints
             .iter()
             .any(|c| node.topology_value(&c.topology_key).is_none())

@@ -13,6 +13,8 @@ use super::{QueueError, SchedulingQueue, nominated_node, pod_key};
 pub struct Nominator {
     by_node: HashMap<String, Vec<(String, Arc<Pod>)>>,
     node_of: HashMap<String, String>,
+    /// Bumped by every change, so readers rebuild what they derive only when needed.
+    version: u64,
 }
 
 impl Nominator {
@@ -24,6 +26,7 @@ impl Nominator {
     /// Nominates the pod `key` to `node`, replacing any earlier nomination of that pod.
     pub fn add(&mut self, key: &str, pod: Arc<Pod>, node: &str) {
         self.remove(key);
+        self.version += 1;
         self.by_node
             .entry(node.to_owned())
             .or_default()
@@ -34,6 +37,7 @@ impl Nominator {
     /// Drops the nomination of `key`; returns the node it was nominated to.
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let node = self.node_of.remove(key)?;
+        self.version += 1;
         if let Some(list) = self.by_node.get_mut(&node) {
             list.retain(|(k, _)| k != key);
             if list.is_empty() {
@@ -54,7 +58,20 @@ impl Nominator {
             .and_then(|l| l.iter_mut().find(|(k, _)| k == key))
         {
             entry.1 = pod;
+            self.version += 1;
         }
+    }
+
+    /// Every nomination: (node, pods nominated to it in nomination order).
+    pub fn all(&self) -> impl Iterator<Item = (&str, impl Iterator<Item = &Arc<Pod>>)> {
+        self.by_node
+            .iter()
+            .map(|(node, list)| (node.as_str(), list.iter().map(|(_, p)| p)))
+    }
+
+    /// A number that changes whenever the nominations change.
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// The pods nominated to `node`, in nomination order.

@@ -2,15 +2,35 @@
 //! and the report of a failure) or PostFilter (DefaultPreemption) and the report of an
 //! unschedulable pod.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::super::cache::ClusterCache;
 use super::super::events::NotScheduled;
 use super::super::{BindFailure, Message, volumes};
 use super::Scheduling;
 use super::rejectors::rejectors;
-use crate::queue::{Failure, QueuedPod, nominated_node, pod_key, pod_priority};
+use crate::queue::{Failure, QueuedPod, SchedulingQueue, nominated_node, pod_key, pod_priority};
 use crate::snapshot::PodInfo;
+
+/// Rebuilds the snapshot's nominated pods from the queue's nominator when it changed
+/// since `seen` (its version).
+fn sync_nominated(cache: &mut ClusterCache, queue: &SchedulingQueue, seen: &mut u64) {
+    let nominator = queue.nominator();
+    if nominator.version() == *seen {
+        return;
+    }
+    *seen = nominator.version();
+    let nominated: HashMap<String, Vec<Arc<PodInfo>>> = nominator
+        .all()
+        .map(|(node, pods)| {
+            let infos = pods.map(|p| Arc::new(PodInfo::new(Arc::clone(p))));
+            (node.to_owned(), infos.collect())
+        })
+        .collect();
+    cache.set_nominated(nominated);
+}
 
 impl Scheduling {
     pub(super) fn schedule_one(&mut self, popped: QueuedPod, now: Instant) {
@@ -25,6 +45,7 @@ impl Scheduling {
             return;
         };
         let info = PodInfo::new(Arc::clone(&pod));
+        sync_nominated(&mut self.cache, &self.queue, &mut self.nominated_version);
         match algorithm.schedule(&info, self.cache.snapshot()) {
             Ok(scheduled) => {
                 tracing::debug!(pod = %popped.key, node = %scheduled.node, "scheduled");
