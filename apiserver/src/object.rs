@@ -138,7 +138,10 @@ impl serde::Serialize for Stored<'_> {
 impl serde::Serialize for StoredMeta<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let kept = self.0.iter().filter(|(k, _)| !NOT_STORED.contains(&k.as_str()));
+        let kept = self
+            .0
+            .iter()
+            .filter(|(k, _)| !NOT_STORED.contains(&k.as_str()));
         let mut map = serializer.serialize_map(None)?;
         for (k, v) in kept {
             map.serialize_entry(k, v)?;

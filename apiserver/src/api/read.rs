@@ -58,10 +58,7 @@ pub(crate) async fn current(ctx: &Ctx) -> ApiResult<(Value, Revision)> {
 /// from the watch cache's copy); otherwise, or when the cache has not seen the object,
 /// a read from storage. A stale copy costs only a compare-and-swap conflict, after
 /// which the caller retries without the hint.
-pub(crate) async fn current_for_write(
-    ctx: &Ctx,
-    hint: bool,
-) -> ApiResult<(Value, Revision, bool)> {
+pub(crate) async fn current_for_write(ctx: &Ctx, hint: bool) -> ApiResult<(Value, Revision, bool)> {
     if hint
         && let Some(cached) = cache_of(ctx)?.get(&object_key(ctx))
         && let Ok(obj) = serde_json::from_slice::<Value>(&cached.bytes)
