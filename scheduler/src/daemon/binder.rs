@@ -44,12 +44,7 @@ impl Binder {
         node: String,
         profile: &str,
     ) -> Result<(), BindFailure> {
-        let name = pod.metadata.name.clone().unwrap_or_default();
-        let namespace = pod
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".to_owned());
+        let (name, namespace) = events::name_and_namespace(&pod);
         let binding = Binding {
             metadata: ObjectMeta {
                 name: Some(name.clone()),

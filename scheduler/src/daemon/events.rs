@@ -55,6 +55,13 @@ pub fn scheduled_note(namespace: &str, name: &str, node: &str) -> String {
     format!("Successfully assigned {namespace}/{name} to {node}")
 }
 
+/// The pod's name and namespace (`default` when unset).
+pub(super) fn name_and_namespace(pod: &Pod) -> (String, String) {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+    (name, namespace.to_owned())
+}
+
 /// An event about `pod`, reported by `reporter` at `now`.
 pub fn event(
     pod: &Pod,
@@ -68,12 +75,7 @@ pub fn event(
         Outcome::FailedScheduling => ("FailedScheduling", "Scheduling", "Warning"),
         Outcome::Preempted => ("Preempted", "Preempting", "Normal"),
     };
-    let name = pod.metadata.name.clone().unwrap_or_default();
-    let namespace = pod
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".to_owned());
+    let (name, namespace) = name_and_namespace(pod);
     Event {
         metadata: ObjectMeta {
             // Upstream names events `<object>.<hex nanoseconds>`.

@@ -171,10 +171,12 @@ pub fn pre_filter<'n>(
     } else {
         default_constraints(pod, defaults, "DoNotSchedule")
     };
+    if constraints.is_empty() {
+        // Nothing to count, and every node passes.
+        return PreFilterState::default();
+    }
     let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
-    // Without constraints there is nothing to count (and every node passes).
-    let counted = !constraints.is_empty();
-    for node in nodes.into_iter().take_while(|_| counted) {
+    for node in nodes {
         if constraints
             .iter()
             .any(|c| node.topology_value(&c.topology_key).is_none())

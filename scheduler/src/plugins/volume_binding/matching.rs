@@ -8,6 +8,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{NO_PROVISIONER, VolumeState, claim_key};
 use crate::resources::ExactQuantity;
@@ -18,26 +19,28 @@ const BETA_CLASS_ANNOTATION: &str = "volume.beta.kubernetes.io/storage-class";
 
 /// A claim's storage class name ("" when none).
 pub(super) fn class_of_claim(claim: &PersistentVolumeClaim) -> &str {
-    let annotated = claim
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(BETA_CLASS_ANNOTATION));
-    annotated
-        .map(String::as_str)
-        .or_else(|| claim.spec.as_ref()?.storage_class_name.as_deref())
-        .unwrap_or("")
+    let spec = claim.spec.as_ref();
+    class_name(
+        &claim.metadata,
+        spec.and_then(|s| s.storage_class_name.as_deref()),
+    )
 }
 
 fn class_of_volume(pv: &PersistentVolume) -> &str {
-    let annotated = pv
-        .metadata
-        .annotations
+    let spec = pv.spec.as_ref();
+    class_name(
+        &pv.metadata,
+        spec.and_then(|s| s.storage_class_name.as_deref()),
+    )
+}
+
+/// The class an object names: the deprecated annotation first, then its spec field.
+fn class_name<'a>(meta: &'a ObjectMeta, spec_class: Option<&'a str>) -> &'a str {
+    meta.annotations
         .as_ref()
-        .and_then(|a| a.get(BETA_CLASS_ANNOTATION));
-    annotated
+        .and_then(|a| a.get(BETA_CLASS_ANNOTATION))
         .map(String::as_str)
-        .or_else(|| pv.spec.as_ref()?.storage_class_name.as_deref())
+        .or(spec_class)
         .unwrap_or("")
 }
 
