@@ -46,29 +46,14 @@ impl Args {
     }
 }
 
-/// This instance's name in leases and events: `hostname_<unique hex>`, as upstream's
-/// `hostname_uuid`.
-fn identity() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".to_owned());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{host}_{nanos:x}{:x}", std::process::id())
-}
-
 /// Runs the scheduler until a signal, then drains.
 pub(crate) async fn run(args: Args, config: SchedulerConfig) -> anyhow::Result<()> {
-    let client = daemon::client_from_kubeconfig(&args.kubeconfig)
+    let client = keelson_client::from_kubeconfig(&args.kubeconfig)
         .await
         .context("connecting to the API server")?;
     let daemon_config = DaemonConfig {
         scheduler: config,
-        identity: identity(),
+        identity: keelson_client::identity(),
         drain_timeout: Duration::from_secs(args.shutdown_grace_seconds),
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

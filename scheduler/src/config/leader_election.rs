@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use super::duration::{format_go_duration, parse_go_duration};
 use super::error::{FieldError, FieldValue};
 use super::wire::RawLeaderElection;
+use keelson_client::duration::{format_go_duration, parse_go_duration};
 
 /// Leader election through a coordination Lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +24,19 @@ pub struct LeaderElection {
     pub resource_name: String,
     /// Lease namespace.
     pub resource_namespace: String,
+}
+
+impl LeaderElection {
+    /// The lease and its timing, for [`keelson_client::leader::run`].
+    pub fn lease_settings(&self) -> keelson_client::leader::LeaseSettings {
+        keelson_client::leader::LeaseSettings {
+            lease_duration: self.lease_duration,
+            renew_deadline: self.renew_deadline,
+            retry_period: self.retry_period,
+            name: self.resource_name.clone(),
+            namespace: self.resource_namespace.clone(),
+        }
+    }
 }
 
 pub(super) fn default_leader_election() -> LeaderElection {

@@ -7,7 +7,6 @@
 //! [`nodes_to_score`] (the adaptive share of nodes scored per cycle).
 
 mod args;
-mod duration;
 mod error;
 mod labels;
 mod leader_election;
@@ -22,8 +21,8 @@ pub use args::{
     InterPodAffinityArgs, NodeResourcesFitArgs, PluginArgs, PodTopologySpreadArgs, ResourceSpec,
     ScoringStrategy, ScoringStrategyType, UtilizationShapePoint, VolumeBindingArgs,
 };
-pub use duration::{format_go_duration, parse_go_duration};
 pub use error::{ConfigError, FieldError, FieldErrorKind, FieldErrors, FieldValue};
+pub use keelson_client::duration::{format_go_duration, parse_go_duration};
 pub use plugins::{ResolvedPlugins, WeightedPlugin};
 pub use registry::{DEFAULT_MULTI_POINT, ExtensionPoint, REGISTRY, extension_points_of};
 

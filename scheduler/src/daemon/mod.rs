@@ -8,7 +8,6 @@
 mod binder;
 pub mod cache;
 pub mod events;
-pub mod leader;
 mod priority_classes;
 mod scheduling;
 mod volumes;
@@ -16,6 +15,7 @@ mod watch;
 
 use std::time::Duration;
 
+use keelson_client::leader;
 use tokio::sync::{mpsc, watch as signal};
 
 pub use scheduling::rejectors;
@@ -48,32 +48,6 @@ pub enum DaemonError {
     /// The configuration has no profile to schedule with.
     #[error("no scheduling profile configured")]
     NoProfiles,
-    /// The kubeconfig file cannot be read or used.
-    #[error("kubeconfig {path}")]
-    Kubeconfig {
-        /// The file.
-        path: String,
-        /// What went wrong.
-        #[source]
-        source: kube::config::KubeconfigError,
-    },
-    /// No client could be built from the kubeconfig.
-    #[error("building the API client")]
-    Client(#[source] kube::Error),
-}
-
-/// An API client from a kubeconfig file (its current context).
-pub async fn client_from_kubeconfig(path: &std::path::Path) -> Result<kube::Client, DaemonError> {
-    let kubeconfig_error = |source| DaemonError::Kubeconfig {
-        path: path.display().to_string(),
-        source,
-    };
-    let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(kubeconfig_error)?;
-    let options = kube::config::KubeConfigOptions::default();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .map_err(kubeconfig_error)?;
-    kube::Client::try_from(config).map_err(DaemonError::Client)
 }
 
 /// What the scheduling task receives.
@@ -114,7 +88,7 @@ pub async fn run(
     let elector = config.scheduler.leader_election.leader_elect.then(|| {
         tokio::spawn(leader::run(
             client.clone(),
-            config.scheduler.leader_election.clone(),
+            config.scheduler.leader_election.lease_settings(),
             config.identity.clone(),
             leading_tx,
             stop.clone(),
@@ -149,6 +123,7 @@ async fn lead(
     let watchers = watch::spawn(&client, &tx);
     let binder = binder::Binder::new(client, config.identity.clone());
     let mut task = scheduling::Scheduling::new(&config.scheduler, binder, tx);
+    task.wait_for_listings(watchers.len());
     let result = task.run(rx, stop, leading).await;
     for w in &watchers {
         w.abort();

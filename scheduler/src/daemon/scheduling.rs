@@ -6,7 +6,7 @@ mod apply;
 mod cycle;
 mod rejectors;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch as signal};
@@ -41,6 +41,11 @@ pub(super) struct Scheduling {
     priorities: PriorityClasses,
     /// The nominator version the snapshot's nominated pods were built from.
     nominated_version: u64,
+    /// Watchers whose first list has arrived, and how many there are: no pod is
+    /// scheduled before every cache is filled (upstream's WaitForCacheSync), or a pod
+    /// created with the scheduler could meet an empty node list.
+    listed: HashSet<String>,
+    watchers: usize,
 }
 
 impl Scheduling {
@@ -91,7 +96,19 @@ impl Scheduling {
             tx,
             tasks: JoinSet::new(),
             nominated_version: 0,
+            listed: HashSet::new(),
+            watchers: 0,
         }
+    }
+
+    /// Waits for the first list of each of `watchers` watchers before scheduling.
+    pub(super) fn wait_for_listings(&mut self, watchers: usize) {
+        self.watchers = watchers;
+    }
+
+    /// Whether every watcher delivered its first list.
+    fn synced(&self) -> bool {
+        self.listed.len() >= self.watchers
     }
 
     /// Runs until `stop`, the channel closes, or leadership is lost.
@@ -141,7 +158,7 @@ impl Scheduling {
                 }
                 continue;
             }
-            if let Some(popped) = self.queue.pop(now) {
+            if let Some(popped) = self.synced().then(|| self.queue.pop(now)).flatten() {
                 self.schedule_one(popped, now);
                 continue;
             }

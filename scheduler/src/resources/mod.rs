@@ -9,18 +9,17 @@ pub mod fit;
 pub mod node_info;
 pub mod pod;
 pub mod ports;
-pub mod quantity;
 pub mod resource;
 pub mod score;
 
 pub use fit::{IgnoredResources, InsufficientResource, fits_request};
+pub use keelson_client::quantity::{self, ExactQuantity, QuantityError};
 pub use node_info::{NodeInfo, pod_key};
 pub use pod::{
     DEFAULT_MEMORY_REQUEST, DEFAULT_MILLI_CPU_REQUEST, MissingRequests, PodResources,
     pod_request_amounts,
 };
 pub use ports::{HostPort, HostPortInfo, NODE_PORTS_REASON, fits_ports, pod_host_ports};
-pub use quantity::{ExactQuantity, QuantityError};
 pub use resource::{Resource, ResourceAmounts, is_extended_resource_name, is_scalar_resource_name};
 pub use score::{
     FitScoring, MAX_NODE_SCORE, ResourceSpec, ScoringStrategy, UtilizationShapePoint,

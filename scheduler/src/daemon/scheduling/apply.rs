@@ -16,6 +16,9 @@ use crate::snapshot::PodInfo;
 
 impl Scheduling {
     pub(super) fn apply(&mut self, update: Update, now: Instant) {
+        if let Some(watcher) = first_list_of(&update) {
+            self.listed.insert(watcher);
+        }
         let events = match update {
             Update::Node(node) => self.cache.apply_node(node),
             Update::NodeDeleted(name) => self.cache.delete_node(&name).into_iter().collect(),
@@ -125,4 +128,20 @@ impl Scheduling {
         events.extend(pods.into_iter().filter_map(|p| self.apply_pod(p, now)));
         events
     }
+}
+
+/// The watcher a full list came from, if `update` is one.
+fn first_list_of(update: &Update) -> Option<String> {
+    use super::super::Listing::All;
+    Some(match update {
+        Update::NodesListed(_) => "nodes".to_owned(),
+        Update::PodsListed(_) => "pods".to_owned(),
+        Update::NamespacesListed(_) => "namespaces".to_owned(),
+        Update::SelectorsListed(source, _) => format!("{source:?}"),
+        Update::Claims(All(_)) => "claims".to_owned(),
+        Update::Volumes(All(_)) => "volumes".to_owned(),
+        Update::StorageClasses(All(_)) => "storageclasses".to_owned(),
+        Update::PriorityClasses(All(_)) => "priorityclasses".to_owned(),
+        _ => return None,
+    })
 }

@@ -12,7 +12,33 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::api::{Api, PostParams};
 use tokio::sync::watch;
 
-use crate::config::LeaderElection;
+/// Where the lease lives and its timing (upstream's `leaderElection` settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseSettings {
+    /// How long a lease is held without renewal.
+    pub lease_duration: Duration,
+    /// How long the leader keeps trying to renew before giving up.
+    pub renew_deadline: Duration,
+    /// Wait between acquire/renew attempts.
+    pub retry_period: Duration,
+    /// Lease name.
+    pub name: String,
+    /// Lease namespace.
+    pub namespace: String,
+}
+
+impl LeaseSettings {
+    /// Upstream's defaults (15 s, 10 s, 2 s) for the lease `kube-system/<name>`.
+    pub fn named(name: &str) -> Self {
+        Self {
+            lease_duration: Duration::from_secs(15),
+            renew_deadline: Duration::from_secs(10),
+            retry_period: Duration::from_secs(2),
+            name: name.to_owned(),
+            namespace: "kube-system".to_owned(),
+        }
+    }
+}
 
 /// What to do with the lease now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,17 +137,17 @@ impl Elector {
 /// released so another candidate takes over at once.
 pub async fn run(
     client: kube::Client,
-    settings: LeaderElection,
+    settings: LeaseSettings,
     identity: String,
     leading: watch::Sender<bool>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let api: Api<Lease> = Api::namespaced(client, &settings.resource_namespace);
+    let api: Api<Lease> = Api::namespaced(client, &settings.namespace);
     let mut elector = Elector::new(identity, settings.lease_duration);
     let mut last_renew: Option<Instant> = None;
     loop {
         let now = Instant::now();
-        match try_once(&api, &settings.resource_name, &mut elector, now).await {
+        match try_once(&api, &settings.name, &mut elector, now).await {
             Ok(true) => {
                 last_renew = Some(now);
                 if !*leading.borrow() {
@@ -146,7 +172,7 @@ pub async fn run(
         }
     }
     if *leading.borrow() {
-        release(&api, &settings.resource_name, elector.identity()).await;
+        release(&api, &settings.name, elector.identity()).await;
     }
 }
 

@@ -1,5 +1,5 @@
-//! Go `time.Duration` strings (`15s`, `1m30s`, `1.5h`, `250ms`) as used by the
-//! `metav1.Duration` fields of a KubeSchedulerConfiguration.
+//! Go `time.Duration` strings (`15s`, `1m30s`, `1.5h`, `250ms`), as command-line flags and
+//! the `metav1.Duration` fields of configuration files spell them.
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
-//! Exact parsing of Kubernetes quantity strings (`500m`, `1.5Gi`, `2e3`) into nano-units.
+//! Exact parsing of Kubernetes quantity strings (`500m`, `1.5Gi`, `2e3`) into nano-units,
+//! for every component that compares resources (scheduler fit, volume sizes).
 //!
 //! Upstream keeps quantities as arbitrary-precision decimals rounded up (away from zero) to
 //! nano precision and capped at 2^63-1 base units; `i128` nano-units hold that range exactly,
