@@ -44,14 +44,7 @@ struct Limits {
 
 /// User + system CPU seconds of this process so far (apiserver, scheduler and clients).
 fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
-        .sum();
-    ticks / 100.0
+    keelson_e2e::procfs::cpu_seconds("self")
 }
 
 async fn run_case(case: Case, creation: Creation, limits: Limits) {

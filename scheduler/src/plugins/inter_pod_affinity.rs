@@ -8,9 +8,11 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use super::{MAX_NODE_SCORE, Status};
 use crate::selector::Labels;
-use crate::snapshot::{AffinityTerm, NodeInfo, PodInfo, WeightedTerm};
+use crate::snapshot::{AffinityTerm, CountKey, NodeInfo, PodInfo, WeightedTerm};
 
 /// Upstream's `ErrReasonAffinityRulesNotMatch`.
 pub const AFFINITY: &str = "node(s) didn't match pod affinity rules";
@@ -24,7 +26,7 @@ pub type NamespaceLabels<'a> = &'a dyn Fn(&str) -> Option<Labels>;
 
 /// Counts per topology key, then per value: looked up with borrowed strings, so the
 /// per-node checks allocate nothing.
-type Counts = HashMap<String, HashMap<String, i64>>;
+type Counts = HashMap<String, HashMap<String, i64, RandomState>, RandomState>;
 
 /// What `pre_filter` found, per topology pair.
 #[derive(Debug, Default)]
@@ -65,31 +67,122 @@ pub fn pre_filter<'n>(
 ) -> PreFilterState {
     let mut state = PreFilterState::default();
     let own_terms = !(pod.required_affinity.is_empty() && pod.required_anti_affinity.is_empty());
+    // The pod's own terms count through the nodes' memos when they can.
+    let affinity_key = CountKey::terms(&pod.required_affinity);
+    let anti_keys: Vec<Option<CountKey>> = pod
+        .required_anti_affinity
+        .iter()
+        .map(|t| CountKey::terms(std::slice::from_ref(t)))
+        .collect();
+    let mut existing_keys = ExistingAntiKeys::new(pod);
     for node in nodes {
-        for existing in &node.pods_with_required_anti_affinity {
-            for term in &existing.required_anti_affinity {
-                if term.matches(pod, ns) {
-                    bump(&mut state.existing_anti, node, &term.topology_key, 1);
-                }
-            }
-        }
+        count_existing_anti(&mut state.existing_anti, &mut existing_keys, pod, node, ns);
         if !own_terms {
             continue;
         }
-        for existing in &node.pods {
-            if matches_all(&pod.required_affinity, existing, ns) {
+        if !pod.required_affinity.is_empty() {
+            let n = count_on(node, affinity_key.as_ref(), |e| {
+                matches_all(&pod.required_affinity, e, ns)
+            });
+            if n > 0 {
                 for term in &pod.required_affinity {
-                    bump(&mut state.affinity, node, &term.topology_key, 1);
+                    bump(&mut state.affinity, node, &term.topology_key, n);
                 }
             }
-            for term in &pod.required_anti_affinity {
-                if term.matches(existing, ns) {
-                    bump(&mut state.anti, node, &term.topology_key, 1);
-                }
+        }
+        for (term, key) in pod.required_anti_affinity.iter().zip(&anti_keys) {
+            let n = count_on(node, key.as_ref(), |e| term.matches(e, ns));
+            if n > 0 {
+                bump(&mut state.anti, node, &term.topology_key, n);
             }
         }
     }
     state
+}
+
+/// The pods on `node` that `matches` accepts, through the node's memo when `key` names
+/// the predicate.
+fn count_on(node: &NodeInfo, key: Option<&CountKey>, matches: impl Fn(&PodInfo) -> bool) -> i64 {
+    match key {
+        Some(key) => node.count_matching(key, |p| i64::from(matches(p))),
+        None => i64::try_from(node.pods.iter().filter(|p| matches(p)).count()).unwrap_or(i64::MAX),
+    }
+}
+
+/// Memo keys for "terms of placed pods' required anti-affinity with topology key K that
+/// select the incoming pod": one per K, made when first needed. The incoming pod enters a
+/// key through its namespace and labels, all a term without a namespace selector reads.
+struct ExistingAntiKeys {
+    pod: String,
+    keys: Vec<(String, CountKey)>,
+}
+
+impl ExistingAntiKeys {
+    fn new(pod: &PodInfo) -> Self {
+        let labels = serde_json::to_string(&pod.labels).unwrap_or_default();
+        Self {
+            pod: format!("{}\0{labels}", pod.namespace),
+            keys: Vec::new(),
+        }
+    }
+
+    fn key(&mut self, topology_key: &str) -> &CountKey {
+        let i = match self.keys.iter().position(|(k, _)| k == topology_key) {
+            Some(i) => i,
+            None => {
+                let text = format!("existing-anti\0{topology_key}\0{}", self.pod);
+                self.keys
+                    .push((topology_key.to_owned(), CountKey::new(text)));
+                self.keys.len() - 1
+            }
+        };
+        &self.keys[i].1
+    }
+}
+
+/// Adds, at `node`'s domains, the terms of its pods' required anti-affinity that select
+/// `pod` (upstream's existingAntiAffinityCounts), remembered per topology key when the
+/// terms allow it.
+fn count_existing_anti(
+    counts: &mut Counts,
+    keys: &mut ExistingAntiKeys,
+    pod: &PodInfo,
+    node: &NodeInfo,
+    ns: NamespaceLabels<'_>,
+) {
+    if node.pods_with_required_anti_affinity.is_empty() {
+        return;
+    }
+    let Some(topology_keys) = node.anti_affinity_keys() else {
+        for existing in &node.pods_with_required_anti_affinity {
+            for term in &existing.required_anti_affinity {
+                if term.matches(pod, ns) {
+                    bump(counts, node, &term.topology_key, 1);
+                }
+            }
+        }
+        return;
+    };
+    for topology_key in topology_keys {
+        let n = node.count_matching(keys.key(topology_key), |existing| {
+            let hits = existing
+                .required_anti_affinity
+                .iter()
+                .filter(|t| t.topology_key == *topology_key && t.matches(pod, ns))
+                .count();
+            i64::try_from(hits).unwrap_or(i64::MAX)
+        });
+        if n > 0 {
+            bump(counts, node, topology_key, n);
+        }
+    }
+}
+
+/// The sum of `map`'s counts at `node`'s values of the map's topology keys.
+fn count_at(map: &Counts, node: &NodeInfo) -> i64 {
+    map.iter()
+        .filter_map(|(key, values)| values.get(node.topology_value(key)?))
+        .sum()
 }
 
 fn count(map: &Counts, key: &str, value: &str) -> i64 {
@@ -118,11 +211,11 @@ pub fn filter(
     if anti_hit {
         return Status::unschedulable(ANTI_AFFINITY);
     }
-    let existing_hit = !state.existing_anti.is_empty()
-        && node
-            .labels
-            .iter()
-            .any(|(k, v)| count(&state.existing_anti, k, v) > 0);
+    let existing_hit = state.existing_anti.iter().any(|(key, values)| {
+        node.topology_value(key)
+            .and_then(|v| values.get(v))
+            .is_some_and(|n| *n > 0)
+    });
     if existing_hit {
         return Status::unschedulable(EXISTING_ANTI_AFFINITY);
     }
@@ -161,7 +254,7 @@ pub fn scores(
     ignore_existing_preferred: bool,
 ) -> Vec<i64> {
     let own_terms = !(pod.preferred_affinity.is_empty() && pod.preferred_anti_affinity.is_empty());
-    let mut topology = Counts::new();
+    let mut topology = Counts::default();
     for node in nodes {
         let placed = if own_terms {
             &node.pods
@@ -216,10 +309,7 @@ pub fn scores(
     if topology.is_empty() {
         return Vec::new();
     }
-    nodes
-        .iter()
-        .map(|n| n.labels.iter().map(|(k, v)| count(&topology, k, v)).sum())
-        .collect()
+    nodes.iter().map(|n| count_at(&topology, n)).collect()
 }
 
 /// Adds `sign × weight` at `node`'s domain for each of `terms` that selects `target`.

@@ -211,3 +211,63 @@ fn pods_without_terms_only_meet_placed_pods_that_have_terms() {
     assert!(nodes[2].pods_with_required_anti_affinity.is_empty());
     assert!(scores(&web, &nodes, &no_ns, 1, false).is_empty());
 }
+
+/// The nodes remember counts between cycles: answers must follow the incoming pod's
+/// labels and namespace, and the node's pods, through the same snapshot.
+#[test]
+fn remembered_counts_follow_the_pod_and_the_node() {
+    let anti = |app: &str, key: &str| json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term(app, key)]}});
+    let guard = pod(
+        "guard",
+        "default",
+        json!({"app": "guard"}),
+        anti("web", "zone"),
+    );
+    let mut nodes = cluster(guard);
+    let web = pod("web", "default", json!({"app": "web"}), json!({}));
+    let api = pod("api", "default", json!({"app": "api"}), json!({}));
+    let web_elsewhere = pod("web", "prod", json!({"app": "web"}), json!({}));
+    // The guard's anti-affinity to web over the zone keeps web out of zone a (n1, n2).
+    let no = (Code::Unschedulable, vec![EXISTING_ANTI_AFFINITY.to_owned()]);
+    let mut seen = vec![
+        codes(&web, &nodes),
+        codes(&api, &nodes),
+        codes(&web_elsewhere, &nodes),
+        codes(&web, &nodes),
+    ];
+    // Without the guard, web may go anywhere; with a second guard on the hostname, it
+    // may not go to that node.
+    nodes[0].remove_pod("default/guard");
+    seen.push(codes(&web, &nodes));
+    nodes[2].add_pod(pod(
+        "guard2",
+        "default",
+        json!({"app": "g"}),
+        anti("web", "kubernetes.io/hostname"),
+    ));
+    seen.push(codes(&web, &nodes));
+    // An own anti-affinity term counts the node's pods again after they change.
+    let lonely = pod(
+        "lonely",
+        "default",
+        json!({"app": "x"}),
+        anti("g", "kubernetes.io/hostname"),
+    );
+    seen.push(codes(&lonely, &nodes));
+    nodes[2].remove_pod("default/guard2");
+    seen.push(codes(&lonely, &nodes));
+    let anti_no = (Code::Unschedulable, vec![ANTI_AFFINITY.to_owned()]);
+    assert_eq!(
+        seen,
+        vec![
+            vec![no.clone(), no.clone(), ok()],
+            vec![ok(), ok(), ok()],
+            vec![ok(), ok(), ok()],
+            vec![no.clone(), no.clone(), ok()],
+            vec![ok(), ok(), ok()],
+            vec![ok(), ok(), no.clone()],
+            vec![ok(), ok(), anti_no],
+            vec![ok(), ok(), ok()],
+        ]
+    );
+}

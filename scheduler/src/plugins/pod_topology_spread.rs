@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelecto
 use super::pod_topology_spread_score::Defaults;
 use super::{Status, node_affinity, taint_toleration};
 use crate::selector::label_selector_matches;
-use crate::snapshot::{NodeInfo, PodInfo};
+use crate::snapshot::{CountKey, NodeInfo, PodInfo};
 
 /// Upstream's `ErrReasonConstraintsNotMatch`.
 pub const NOT_MATCH: &str = "node(s) didn't match pod topology spread constraints";
@@ -24,12 +24,17 @@ pub const NOT_MATCH: &str = "node(s) didn't match pod topology spread constraint
 pub const MISSING_LABEL: &str =
     "node(s) didn't match pod topology spread constraints (missing required label)";
 
+/// Matching pods per domain value of one constraint.
+pub(super) type DomainCounts = HashMap<String, i64, foldhash::fast::RandomState>;
+
 /// One spread constraint, ready to count with.
 #[derive(Debug, Clone)]
 pub(super) struct Constraint {
     pub(super) max_skew: i64,
     pub(super) topology_key: String,
     pub(super) selector: LabelSelector,
+    /// Names "pods of the pod's namespace this selector counts" in the nodes' memos.
+    pub(super) count_key: CountKey,
     pub(super) min_domains: usize,
     pub(super) honor_affinity: bool,
     pub(super) honor_taints: bool,
@@ -41,7 +46,7 @@ pub struct PreFilterState {
     constraints: Vec<Constraint>,
     self_match: Vec<bool>,
     /// Per constraint: domain value → matching pods.
-    counts: Vec<HashMap<String, i64>>,
+    counts: Vec<DomainCounts>,
     /// Per constraint: the smallest domain count (0 while fewer domains than
     /// `minDomains` exist).
     minimums: Vec<i64>,
@@ -91,8 +96,10 @@ pub(super) fn default_constraints(
     let Some(selector) = defaults.workloads.default_selector(pod) else {
         return Vec::new();
     };
+    let count_key = CountKey::spread(&pod.namespace, &selector);
     for c in &mut built {
         c.selector = selector.clone();
+        c.count_key = count_key.clone();
     }
     built
 }
@@ -130,6 +137,7 @@ fn build(list: &[TopologySpreadConstraint], pod: &PodInfo, when: &str) -> Vec<Co
             Constraint {
                 max_skew: i64::from(c.max_skew),
                 topology_key: c.topology_key.clone(),
+                count_key: CountKey::spread(&pod.namespace, &selector),
                 selector,
                 min_domains: c
                     .min_domains
@@ -152,10 +160,18 @@ pub(super) fn eligible(pod: &PodInfo, node: &NodeInfo, c: &Constraint) -> bool {
 
 /// Whether `pod` counts toward a constraint with `selector`: same namespace, not
 /// terminating, labels matching (upstream's `countPodsMatchSelector`).
-pub(super) fn counts_toward(p: &PodInfo, namespace: &str, selector: &LabelSelector) -> bool {
+fn counts_toward(p: &PodInfo, namespace: &str, selector: &LabelSelector) -> bool {
     p.namespace == namespace
         && p.pod.metadata.deletion_timestamp.is_none()
         && label_selector_matches(Some(selector), &p.labels)
+}
+
+/// The pods on `node` that count toward `c` for a pod of `namespace` (remembered by the
+/// node until its pods change).
+pub(super) fn count_on(node: &NodeInfo, namespace: &str, c: &Constraint) -> i64 {
+    node.count_matching(&c.count_key, |p| {
+        i64::from(counts_toward(p, namespace, &c.selector))
+    })
 }
 
 /// Counts the matching pods per domain over every eligible node, for the pod's
@@ -175,7 +191,7 @@ pub fn pre_filter<'n>(
         // Nothing to count, and every node passes.
         return PreFilterState::default();
     }
-    let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
+    let mut counts: Vec<DomainCounts> = vec![DomainCounts::default(); constraints.len()];
     for node in nodes {
         if constraints
             .iter()
@@ -190,13 +206,13 @@ pub fn pre_filter<'n>(
             let Some(value) = node.topology_value(&c.topology_key) else {
                 continue;
             };
-            let matching = node
-                .pods
-                .iter()
-                .filter(|p| counts_toward(p, &pod.namespace, &c.selector))
-                .count();
-            *counts[i].entry(value.to_owned()).or_insert(0) +=
-                i64::try_from(matching).unwrap_or(i64::MAX);
+            let matching = count_on(node, &pod.namespace, c);
+            match counts[i].get_mut(value) {
+                Some(n) => *n += matching,
+                None => {
+                    counts[i].insert(value.to_owned(), matching);
+                }
+            }
         }
     }
     let self_match = constraints

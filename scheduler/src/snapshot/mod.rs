@@ -3,12 +3,14 @@
 //! ([`PodInfo`]: namespace, labels, affinity terms), and the node's resource accounting
 //! ([`crate::resources::NodeInfo`]), kept in step with the pod list.
 
+mod match_counts;
 mod pod_info;
 
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Node;
 
+pub use match_counts::{CountKey, MatchCounts};
 pub use pod_info::{AffinityTerm, PodInfo, WeightedTerm};
 
 use crate::selector::Labels;
@@ -28,8 +30,18 @@ pub struct NodeInfo {
     pub pods_with_affinity: Vec<Arc<PodInfo>>,
     /// The pods on it with required anti-affinity terms.
     pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
+    /// The distinct topology keys of those pods' required anti-affinity terms.
+    anti_keys: Vec<String>,
+    /// Whether one of those terms selects namespaces by label (its answer then depends
+    /// on more than the node's pods, and must not be remembered).
+    anti_by_namespace_labels: bool,
     /// Allocatable, requested and host ports: always the sums over `pods`.
     pub resources: crate::resources::NodeInfo,
+    /// Bumped whenever `pods` changes: what [`Self::count_matching`] remembers is valid
+    /// for one generation.
+    generation: u64,
+    /// Remembered counts of pods matching a selector.
+    match_counts: MatchCounts,
 }
 
 impl NodeInfo {
@@ -43,6 +55,10 @@ impl NodeInfo {
             pods: Vec::new(),
             pods_with_affinity: Vec::new(),
             pods_with_required_anti_affinity: Vec::new(),
+            anti_keys: Vec::new(),
+            anti_by_namespace_labels: false,
+            generation: 0,
+            match_counts: MatchCounts::default(),
         }
     }
 
@@ -58,12 +74,14 @@ impl NodeInfo {
     /// Adds a pod assigned to this node (a pod with the same key is replaced).
     pub fn add_pod(&mut self, pod: Arc<PodInfo>) {
         self.remove_pod(&pod.key);
+        self.generation += 1;
         self.resources.add_pod(&pod.pod);
         if pod.has_affinity() {
             self.pods_with_affinity.push(Arc::clone(&pod));
         }
         if !pod.required_anti_affinity.is_empty() {
             self.pods_with_required_anti_affinity.push(Arc::clone(&pod));
+            self.index_anti_terms();
         }
         self.pods.push(pod);
     }
@@ -74,6 +92,7 @@ impl NodeInfo {
             return false;
         };
         let removed = self.pods.remove(i);
+        self.generation += 1;
         self.resources.remove_pod(&removed.pod);
         if removed.has_affinity() {
             self.pods_with_affinity.retain(|p| p.key != key);
@@ -81,8 +100,40 @@ impl NodeInfo {
         if !removed.required_anti_affinity.is_empty() {
             self.pods_with_required_anti_affinity
                 .retain(|p| p.key != key);
+            self.index_anti_terms();
         }
         true
+    }
+
+    fn index_anti_terms(&mut self) {
+        self.anti_keys.clear();
+        self.anti_by_namespace_labels = false;
+        let terms = self
+            .pods_with_required_anti_affinity
+            .iter()
+            .flat_map(|p| &p.required_anti_affinity);
+        for term in terms {
+            self.anti_by_namespace_labels |= term.namespace_selector.is_some();
+            if !self.anti_keys.contains(&term.topology_key) {
+                self.anti_keys.push(term.topology_key.clone());
+            }
+        }
+    }
+
+    /// The distinct topology keys of the required anti-affinity terms of the node's pods,
+    /// when their answers may be remembered with [`Self::count_matching`] (`None` when a
+    /// term selects namespaces by label).
+    pub fn anti_affinity_keys(&self) -> Option<&[String]> {
+        (!self.anti_by_namespace_labels).then_some(self.anti_keys.as_slice())
+    }
+
+    /// The sum of `weigh` over the node's pods (1 for a pod a selector matches, say),
+    /// remembered under `key` until the pod list changes. `key` must name `weigh`
+    /// exactly (see [`CountKey`]).
+    pub fn count_matching(&self, key: &CountKey, weigh: impl Fn(&PodInfo) -> i64) -> i64 {
+        self.match_counts.get_or_count(key, self.generation, || {
+            self.pods.iter().map(|p| weigh(p)).sum()
+        })
     }
 
     /// The node's value for a topology key, if it has that label.
@@ -137,6 +188,34 @@ mod tests {
         assert!(info.remove_pod("d/a"));
         assert!(info.resources.used_ports.is_empty());
         assert_eq!(info.resources.requested.milli_cpu, 0);
+    }
+
+    #[test]
+    fn remembered_counts_follow_pod_changes() {
+        let mut info = NodeInfo::new(node("4", "a"));
+        let key = CountKey::new("big pods".to_owned());
+        // Pods requesting a whole cpu or more (the helper's requests are "1", "2", "100m").
+        let big = |p: &PodInfo| {
+            let spec = p.pod.spec.as_ref().unwrap();
+            let requests = spec.containers[0]
+                .resources
+                .as_ref()
+                .unwrap()
+                .requests
+                .as_ref();
+            i64::from(!requests.unwrap()["cpu"].0.ends_with('m'))
+        };
+        let mut seen = vec![info.count_matching(&key, big)];
+        info.add_pod(pod("a", "1", 80));
+        seen.push(info.count_matching(&key, big));
+        info.add_pod(pod("b", "2", 81));
+        seen.push(info.count_matching(&key, big));
+        // Replacing a pod by a smaller one, then removing the other.
+        info.add_pod(pod("a", "100m", 80));
+        seen.push(info.count_matching(&key, big));
+        info.remove_pod("d/b");
+        seen.push(info.count_matching(&key, big));
+        assert_eq!(seen, [0, 1, 2, 1, 0]);
     }
 
     #[test]

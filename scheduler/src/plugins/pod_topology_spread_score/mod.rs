@@ -16,13 +16,12 @@
 //! node. Score: `Σ count × weight + (maxSkew − 1)`, rounded; NormalizeScore:
 //! `100 × (max + min − score) / max` (100 for all when `max` is 0), ignored nodes 0.
 
-use std::collections::{HashMap, HashSet};
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use std::collections::HashSet;
 
 use super::MAX_NODE_SCORE;
 use super::pod_topology_spread::{
-    Constraint, constraints_of, counts_toward, default_constraints, eligible, has_own_constraints,
+    Constraint, DomainCounts, constraints_of, count_on, default_constraints, eligible,
+    has_own_constraints,
 };
 use crate::config::DefaultConstraint;
 use crate::snapshot::{NodeInfo, PodInfo};
@@ -52,7 +51,7 @@ pub struct PreScoreState {
     /// Snapshot indices of feasible nodes that lack a required topology key.
     ignored: HashSet<usize>,
     /// Per constraint: domain value → matching pods (not used for hostname).
-    counts: Vec<HashMap<String, i64>>,
+    counts: Vec<DomainCounts>,
     /// Per constraint: `ln(domains + 2)`.
     weights: Vec<f64>,
 }
@@ -61,15 +60,6 @@ fn has_all_keys(node: &NodeInfo, constraints: &[Constraint]) -> bool {
     constraints
         .iter()
         .all(|c| node.topology_value(&c.topology_key).is_some())
-}
-
-fn count_on(node: &NodeInfo, pod: &PodInfo, selector: &LabelSelector) -> i64 {
-    let n = node
-        .pods
-        .iter()
-        .filter(|p| counts_toward(p, &pod.namespace, selector))
-        .count();
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Upstream's `topologyNormalizingWeight`.
@@ -102,7 +92,7 @@ pub fn pre_score(
     }
     let require_all = own || !defaults.system;
     let mut ignored = HashSet::new();
-    let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
+    let mut counts: Vec<DomainCounts> = vec![DomainCounts::default(); constraints.len()];
     for &i in feasible {
         let Some(node) = nodes.get(i) else { continue };
         if require_all && !has_all_keys(node, &constraints) {
@@ -140,7 +130,7 @@ pub fn pre_score(
             }
             let value = node.topology_value(&c.topology_key).unwrap_or("");
             if let Some(n) = domains.get_mut(value) {
-                *n += count_on(node, pod, &c.selector);
+                *n += count_on(node, &pod.namespace, c);
             }
         }
     }
@@ -163,7 +153,7 @@ pub fn score(state: &PreScoreState, pod: &PodInfo, index: usize, node: &NodeInfo
             continue;
         };
         let count = if c.topology_key == HOSTNAME_KEY {
-            count_on(node, pod, &c.selector)
+            count_on(node, &pod.namespace, c)
         } else {
             state.counts[i].get(value).copied().unwrap_or(0)
         };
