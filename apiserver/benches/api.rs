@@ -112,20 +112,9 @@ impl Child {
 
     /// User + system CPU time the server has used so far.
     fn cpu_seconds(&self) -> f64 {
-        let stat = self
-            .child
-            .id()
-            .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
-            .unwrap_or_default();
-        // Fields after the command (which may hold spaces) start at state; utime and stime
-        // are the 12th and 13th of those.
-        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks: f64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
-            .sum();
-        ticks / 100.0
+        self.child.id().map_or(0.0, |pid| {
+            keelson_e2e::procfs::cpu_seconds(&pid.to_string())
+        })
     }
 }
 

@@ -1,7 +1,8 @@
 //! DefaultTolerationSeconds: a new pod that does not tolerate the node lifecycle taints
 //! `node.kubernetes.io/not-ready` and `node.kubernetes.io/unreachable` (NoExecute) gets
-//! tolerations for them lasting 300 s, so its pods are evicted five minutes after their
-//! node goes away.
+//! tolerations for them lasting 300 s (`--default-not-ready-toleration-seconds`,
+//! `--default-unreachable-toleration-seconds`), so its pods are evicted five minutes after
+//! their node goes away.
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -12,8 +13,6 @@ use crate::registry::ResourceDef;
 
 const NOT_READY: &str = "node.kubernetes.io/not-ready";
 const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
-/// Upstream's `--default-not-ready-toleration-seconds` and `…-unreachable-…` default.
-const SECONDS: i64 = 300;
 
 pub(super) struct DefaultTolerationSeconds;
 
@@ -32,13 +31,18 @@ impl Plugin for DefaultTolerationSeconds {
     ) -> ApiResult<()> {
         if def.kind == "Pod" && matches!(op, Operation::Create) && ctx.target.subresource.is_none()
         {
-            add_tolerations(obj);
+            let config = ctx.state.config();
+            add_tolerations(
+                obj,
+                config.default_not_ready_toleration_seconds,
+                config.default_unreachable_toleration_seconds,
+            );
         }
         Ok(())
     }
 }
 
-fn add_tolerations(pod: &mut Value) {
+fn add_tolerations(pod: &mut Value, not_ready_seconds: i64, unreachable_seconds: i64) {
     let existing = pod
         .pointer("/spec/tolerations")
         .and_then(Value::as_array)
@@ -52,11 +56,14 @@ fn add_tolerations(pod: &mut Value) {
         })
     };
     let mut added = Vec::new();
-    for key in [NOT_READY, UNREACHABLE] {
+    for (key, seconds) in [
+        (NOT_READY, not_ready_seconds),
+        (UNREACHABLE, unreachable_seconds),
+    ] {
         if !tolerates(key) {
             added.push(json!({
                 "key": key, "operator": "Exists", "effect": "NoExecute",
-                "tolerationSeconds": SECONDS,
+                "tolerationSeconds": seconds,
             }));
         }
     }
@@ -81,25 +88,25 @@ mod tests {
     #[test]
     fn adds_both_unless_tolerated() {
         let mut pod = json!({"spec": {"containers": []}});
-        add_tolerations(&mut pod);
+        add_tolerations(&mut pod, 30, 40);
         assert_eq!(
             pod["spec"]["tolerations"],
             json!([
-                {"key": NOT_READY, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-                {"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+                {"key": NOT_READY, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30},
+                {"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 40},
             ])
         );
         let mut pod = json!({"spec": {"tolerations": [
             {"key": NOT_READY, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 10}
         ]}});
-        add_tolerations(&mut pod);
+        add_tolerations(&mut pod, 300, 300);
         let list = pod["spec"]["tolerations"].as_array().unwrap();
         assert_eq!(list.len(), 2);
         assert_eq!(list[0]["tolerationSeconds"], 10);
         assert_eq!(list[1]["key"], UNREACHABLE);
         // Tolerating everything (empty key, operator Exists) adds nothing.
         let mut pod = json!({"spec": {"tolerations": [{"operator": "Exists"}]}});
-        add_tolerations(&mut pod);
+        add_tolerations(&mut pod, 300, 300);
         assert_eq!(pod["spec"]["tolerations"].as_array().unwrap().len(), 1);
     }
 }

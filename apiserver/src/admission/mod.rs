@@ -5,6 +5,7 @@
 //! A plugin is one entry in [`MUTATING`] or [`VALIDATING`]; LimitRange, ResourceQuota and
 //! ServiceAccount admission will each be one more entry.
 
+mod default_storage_class;
 mod default_toleration_seconds;
 mod namespace_lifecycle;
 pub(crate) mod priority;
@@ -57,6 +58,7 @@ pub(crate) trait Plugin: Sync {
 /// Mutating plugins, in order (after defaulting).
 static MUTATING: &[&dyn Plugin] = &[
     &default_toleration_seconds::DefaultTolerationSeconds,
+    &default_storage_class::DefaultStorageClass,
     &priority::Priority,
 ];
 

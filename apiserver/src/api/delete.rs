@@ -11,7 +11,7 @@ use super::read::{cache_of, current, filter, object_key};
 use super::write::store_update;
 use super::{Ctx, body, respond};
 use crate::object;
-use crate::storage::DeletePreconditions;
+use crate::storage::{DeletePreconditions, StorageError};
 
 /// The garbage collector's finalizers.
 pub(crate) const ORPHAN: &str = "orphan";
@@ -23,6 +23,8 @@ pub(crate) const FOREGROUND: &str = "foregroundDeletion";
 pub(crate) struct DeleteOptions {
     grace: Option<i64>,
     propagation: Option<String>,
+    /// The deprecated `orphanDependents` (true = Orphan, false = Background).
+    orphan: Option<bool>,
     uid: Option<String>,
     resource_version: Option<String>,
     dry_run: bool,
@@ -34,16 +36,34 @@ pub(crate) async fn options(ctx: &Ctx, req: Body) -> ApiResult<DeleteOptions> {
     let mut o = DeleteOptions {
         grace: ctx.query.grace_period_seconds,
         propagation: ctx.query.propagation_policy.clone(),
+        orphan: ctx.query.orphan_dependents,
         ..Default::default()
     };
-    if ctx.query.orphan_dependents == Some(true) && o.propagation.is_none() {
-        o.propagation = Some("Orphan".into());
-    }
-    if !bytes.iter().all(u8::is_ascii_whitespace) {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        resolve_propagation(&mut o)?;
+    } else {
         let (v, _) = body::parse(ctx, &bytes)?;
         from_value(&mut o, &v)?;
     }
     Ok(o)
+}
+
+/// Upstream's rules for the deprecated `orphanDependents`: not together with
+/// `propagationPolicy`; `true` orphans, `false` collects in the background.
+fn resolve_propagation(o: &mut DeleteOptions) -> ApiResult<()> {
+    let Some(orphan) = o.orphan.take() else {
+        return Ok(());
+    };
+    if let Some(p) = &o.propagation {
+        let mut e = ApiError::bad_request(format!(
+            "propagationPolicy: Invalid value: \"{p}\": orphanDependents and deletionPropagation cannot be both set"
+        ));
+        e.code = 422;
+        e.reason = "Invalid";
+        return Err(e);
+    }
+    o.propagation = Some(if orphan { "Orphan" } else { "Background" }.into());
+    Ok(())
 }
 
 fn from_value(o: &mut DeleteOptions, v: &Value) -> ApiResult<()> {
@@ -56,9 +76,10 @@ fn from_value(o: &mut DeleteOptions, v: &Value) -> ApiResult<()> {
     if let Some(p) = v.get("propagationPolicy").and_then(Value::as_str) {
         o.propagation = Some(p.to_owned());
     }
-    if v.get("orphanDependents").and_then(Value::as_bool) == Some(true) && o.propagation.is_none() {
-        o.propagation = Some("Orphan".into());
+    if let Some(orphan) = v.get("orphanDependents").and_then(Value::as_bool) {
+        o.orphan = Some(orphan);
     }
+    resolve_propagation(o)?;
     if let Some(pre) = v.get("preconditions") {
         o.uid = pre.get("uid").and_then(Value::as_str).map(str::to_owned);
         o.resource_version = pre
@@ -104,8 +125,20 @@ pub(crate) async fn delete(mut ctx: Ctx, req: Body) -> ApiResult<Response> {
 }
 
 /// Deletes the object at `key`; answers with the object when it stays (finalizers or a
-/// grace period), or a Success Status when it is gone.
+/// grace period), or a Success Status when it is gone. As upstream's store, a delete that
+/// loses its compare-and-swap to a concurrent write reads the object again and retries
+/// (the caller's preconditions are checked against each fresh read), so a delete without
+/// preconditions never fails with a Conflict.
 async fn delete_one(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Response> {
+    loop {
+        if let Some(response) = try_delete(ctx, key, opts).await? {
+            return Ok(response);
+        }
+    }
+}
+
+/// One attempt of [`delete_one`]; `None` when a concurrent write got in between.
+async fn try_delete(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Option<Response>> {
     let def = ctx.target.def;
     let name = key.rsplit('/').next().unwrap_or("").to_owned();
     crate::admission::admit_delete(def, &name)?;
@@ -169,17 +202,16 @@ async fn delete_one(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Res
     }
     if finalizers.is_empty() && grace == 0 && !namespace_held {
         if ctx.query.dry_run {
-            return Ok(gone_response(ctx, &old, &name));
+            return Ok(Some(gone_response(ctx, &old, &name)));
         }
         let pre = DeletePreconditions {
             revision: Some(old_rev),
         };
-        let kv = ctx
-            .state
-            .storage()
-            .delete(key, pre)
-            .await
-            .map_err(|e| ApiError::from_storage(e, def, &name))?;
+        let kv = match ctx.state.storage().delete(key, pre).await {
+            Ok(kv) => kv,
+            Err(StorageError::Conflict { .. }) => return Ok(None),
+            Err(e) => return Err(ApiError::from_storage(e, def, &name)),
+        };
         let mut last: Value = serde_json::from_slice(&kv.value).unwrap_or(old);
         crate::admission::deleted(ctx, def, &last).await;
         object::set_meta(
@@ -187,7 +219,7 @@ async fn delete_one(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Res
             "resourceVersion",
             Value::String(kv.mod_revision.to_string()),
         );
-        return Ok(gone_response(ctx, &last, &name));
+        return Ok(Some(gone_response(ctx, &last, &name)));
     }
     // The object stays: mark it, then the GC, its finalizers' owners or its kubelet finish.
     object::set_meta(
@@ -214,16 +246,18 @@ async fn delete_one(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Res
         );
         object::set_meta(&mut new, "deletionGracePeriodSeconds", json!(grace));
     }
-    let stored = store_update(ctx, key, &old, old_rev, new)
-        .await
-        .map_err(|e| ApiError::from_storage(e, def, &name))?;
+    let stored = match store_update(ctx, key, &old, old_rev, new).await {
+        Ok(stored) => stored,
+        Err(StorageError::Conflict { .. }) => return Ok(None),
+        Err(e) => return Err(ApiError::from_storage(e, def, &name)),
+    };
     let served = respond::served(def, stored.value);
     let code = if deleting {
         StatusCode::ACCEPTED
     } else {
         StatusCode::OK
     };
-    Ok(respond::object(ctx, code, &served, &[]))
+    Ok(Some(respond::object(ctx, code, &served, &[])))
 }
 
 async fn current_at(ctx: &Ctx, key: &str, name: &str) -> ApiResult<(Value, i64)> {
@@ -320,4 +354,44 @@ pub(crate) async fn delete_collection(mut ctx: Ctx, req: Body) -> ApiResult<Resp
         "items": items,
     });
     Ok(respond::json(StatusCode::OK, &list))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(v: Value) -> ApiResult<Option<String>> {
+        let mut o = DeleteOptions::default();
+        from_value(&mut o, &v)?;
+        Ok(o.propagation)
+    }
+
+    #[test]
+    fn orphan_dependents_maps_to_a_propagation_policy() {
+        let cases = [
+            (json!({}), Some(None)),
+            (json!({"orphanDependents": true}), Some(Some("Orphan"))),
+            (json!({"orphanDependents": false}), Some(Some("Background"))),
+            (
+                json!({"propagationPolicy": "Foreground"}),
+                Some(Some("Foreground")),
+            ),
+            (
+                json!({"propagationPolicy": "Foreground", "orphanDependents": false}),
+                None,
+            ),
+        ];
+        for (body, want) in cases {
+            let got = parse(body.clone());
+            match want {
+                Some(p) => assert_eq!(got.unwrap().as_deref(), p, "{body}"),
+                None => {
+                    let e = got.unwrap_err();
+                    assert_eq!(e.code, 422, "{body}");
+                    assert!(e.message.contains("cannot be both set"), "{}", e.message);
+                }
+            }
+        }
+    }
 }

@@ -54,6 +54,11 @@ pub struct ApiConfig {
     pub service_cidr: crate::alloc::ServiceCidr,
     /// Where node ports come from (`--service-node-port-range`).
     pub node_port_range: crate::alloc::PortRange,
+    /// Seconds the toleration DefaultTolerationSeconds adds for `not-ready` lasts
+    /// (`--default-not-ready-toleration-seconds`).
+    pub default_not_ready_toleration_seconds: i64,
+    /// The same for `unreachable` (`--default-unreachable-toleration-seconds`).
+    pub default_unreachable_toleration_seconds: i64,
 }
 
 impl Default for ApiConfig {
@@ -68,6 +73,8 @@ impl Default for ApiConfig {
             advertise_address: "127.0.0.1:6443".to_owned(),
             service_cidr: crate::alloc::ServiceCidr::default(),
             node_port_range: crate::alloc::PortRange::default(),
+            default_not_ready_toleration_seconds: 300,
+            default_unreachable_toleration_seconds: 300,
         }
     }
 }

@@ -248,6 +248,16 @@ pub(crate) fn merge_update(def: &ResourceDef, old: &Value, mut new: Value, part:
                 }
             }
         }
+        // Upstream's Deployment status strategy resets only spec and labels: the
+        // deployment controller records `deployment.kubernetes.io/revision` through status
+        // updates.
+        if def.kind == "Deployment" {
+            let annotations = new
+                .pointer("/metadata/annotations")
+                .cloned()
+                .unwrap_or(Value::Null);
+            object::set_meta(&mut out, "annotations", annotations);
+        }
         return out;
     }
     for f in [
@@ -420,4 +430,37 @@ pub(crate) async fn update_part(ctx: Ctx, req: Body, part: Part) -> ApiResult<Re
         &served,
         &decoded.warnings,
     ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_status_updates_keep_annotations_but_not_spec_or_labels() {
+        let old = json!({"kind": "Deployment",
+            "metadata": {"name": "d", "labels": {"a": "1"}, "annotations": {"x": "1"}},
+            "spec": {"replicas": 1}, "status": {}});
+        let new = json!({"kind": "Deployment",
+            "metadata": {"name": "d", "labels": {"a": "2"},
+                         "annotations": {"x": "1", "deployment.kubernetes.io/revision": "2"}},
+            "spec": {"replicas": 5}, "status": {"replicas": 1}});
+        let deployments = crate::registry::find("apps", "v1", "deployments").unwrap();
+        let out = merge_update(deployments, &old, new.clone(), Part::Status);
+        assert_eq!(
+            out["metadata"]["annotations"],
+            new["metadata"]["annotations"]
+        );
+        assert_eq!(out["metadata"]["labels"], old["metadata"]["labels"]);
+        assert_eq!(out["spec"], old["spec"]);
+        assert_eq!(out["status"], new["status"]);
+
+        let replica_sets = crate::registry::find("apps", "v1", "replicasets").unwrap();
+        let out = merge_update(replica_sets, &old, new, Part::Status);
+        assert_eq!(
+            out["metadata"]["annotations"],
+            old["metadata"]["annotations"]
+        );
+    }
 }

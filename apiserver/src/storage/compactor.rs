@@ -41,12 +41,15 @@ impl Compactor {
 
     /// Starts compacting every `config.interval` (unless it is zero). The task ends at the
     /// first tick after the last strong reference to the store is dropped.
-    pub fn spawn(storage: &Arc<dyn Storage>, config: CompactorConfig) {
+    pub fn spawn(
+        storage: &Arc<dyn Storage>,
+        config: CompactorConfig,
+    ) -> Option<tokio::task::JoinHandle<()>> {
         if config.interval.is_zero() {
-            return;
+            return None;
         }
         let compactor = Self::new(storage);
-        tokio::spawn(compactor.run(config.interval));
+        Some(tokio::spawn(compactor.run(config.interval)))
     }
 
     /// One tick: compact to the revision seen at the previous tick, remember the current.
@@ -140,12 +143,13 @@ mod tests {
         let (_dir, store) = temp_store();
         let key = "/registry/leases/ns/l";
         let mut rev = store.create(key, Bytes::from("0")).await.unwrap();
-        Compactor::spawn(
+        let task = Compactor::spawn(
             &store,
             CompactorConfig {
                 interval: Duration::from_millis(20),
             },
-        );
+        )
+        .expect("a non-zero interval starts a task");
         // Keep writing; within a bounded time the background task must have compacted.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while store.compacted_revision().await.unwrap() == 0 {
@@ -161,6 +165,11 @@ mod tests {
         }
         let mut compactor = Compactor::new(&store);
         drop(store);
+        // The task may be mid-tick, holding the store for a moment; it must end at its next.
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the task ends once the store is gone")
+            .expect("the task did not panic");
         assert!(
             !compactor.tick().await,
             "a compactor outliving its store stops"

@@ -1,7 +1,9 @@
-//! The admission plugins: Priority, DefaultTolerationSeconds, NamespaceLifecycle.
+//! The admission plugins: Priority, DefaultTolerationSeconds, DefaultStorageClass,
+//! NamespaceLifecycle.
 
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::json;
 
@@ -153,4 +155,45 @@ async fn system_namespaces_cannot_be_deleted() {
                 .is_none()
         );
     }
+}
+
+#[tokio::test]
+async fn claims_without_a_class_get_the_default_class() {
+    let t = TestServer::start().await;
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(t.client.clone(), "default");
+    let classes: Api<StorageClass> = Api::all(t.client.clone());
+    let pp = PostParams::default();
+    let claim = |name: &str, class: Option<&str>| -> PersistentVolumeClaim {
+        let mut spec = json!({"accessModes": ["ReadWriteOnce"],
+                              "resources": {"requests": {"storage": "1Gi"}}});
+        if let Some(class) = class {
+            spec["storageClassName"] = json!(class);
+        }
+        serde_json::from_value(json!({"metadata": {"name": name}, "spec": spec})).unwrap()
+    };
+    let class_of = |c: PersistentVolumeClaim| c.spec.unwrap().storage_class_name;
+
+    // No default class: the claim keeps no class.
+    let c = claims.create(&pp, &claim("before", None)).await.unwrap();
+    assert_eq!(class_of(c), None);
+
+    let sc: StorageClass = serde_json::from_value(json!({
+        "metadata": {"name": "standard",
+                     "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+        "provisioner": "example.com/p"
+    }))
+    .unwrap();
+    classes.create(&pp, &sc).await.unwrap();
+    let c = claims.create(&pp, &claim("after", None)).await.unwrap();
+    assert_eq!(class_of(c).as_deref(), Some("standard"));
+    // "" asks for no class; a named class is kept.
+    let c = claims.create(&pp, &claim("none", Some(""))).await.unwrap();
+    assert_eq!(class_of(c).as_deref(), Some(""));
+    let c = claims
+        .create(&pp, &claim("named", Some("fast")))
+        .await
+        .unwrap();
+    assert_eq!(class_of(c).as_deref(), Some("fast"));
+    // Only creates are defaulted: the earlier claim is left to the binder.
+    assert_eq!(class_of(claims.get("before").await.unwrap()), None);
 }

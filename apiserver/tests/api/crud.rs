@@ -502,3 +502,40 @@ async fn pages_come_from_one_snapshot() {
     }
     assert_eq!(names, ["c0", "c1", "c2", "c3", "c4", "c5", "c6"]);
 }
+
+#[tokio::test]
+async fn a_delete_without_preconditions_retries_past_concurrent_writes() {
+    // Upstream's store re-reads and retries a delete that loses its compare-and-swap; only
+    // the caller's own preconditions may make a delete fail with a Conflict.
+    let t = TestServer::start().await;
+    let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "default");
+    for round in 0..10 {
+        let name = format!("held-{round}");
+        let mut held = cm(&name, "0");
+        held.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+        api.create(&PostParams::default(), &held).await.unwrap();
+        let writer = {
+            let api = api.clone();
+            let name = name.clone();
+            tokio::spawn(async move {
+                for i in 0..40 {
+                    let patch = json!({ "data": { "key": i.to_string() } });
+                    api.patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+                        .await
+                        .unwrap();
+                }
+            })
+        };
+        for _ in 0..5 {
+            tokio::task::yield_now().await;
+            api.delete(&name, &DeleteParams::default())
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        }
+        writer.await.unwrap();
+        let gone = json!({ "metadata": { "finalizers": null } });
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(gone))
+            .await
+            .unwrap();
+    }
+}
