@@ -9,6 +9,7 @@
 mod etcd;
 mod kubectl;
 mod ports;
+pub mod procfs;
 
 pub use etcd::{EtcdOptions, EtcdProcess};
 pub use kubectl::{

@@ -41,6 +41,12 @@ pub(crate) struct Args {
     /// Port range NodePort and LoadBalancer Services get node ports from.
     #[arg(long, default_value = "30000-32767")]
     service_node_port_range: PortRange,
+    /// Seconds a pod tolerates its node being not ready, unless it says otherwise.
+    #[arg(long, default_value_t = 300)]
+    default_not_ready_toleration_seconds: i64,
+    /// Seconds a pod tolerates its node being unreachable, unless it says otherwise.
+    #[arg(long, default_value_t = 300)]
+    default_unreachable_toleration_seconds: i64,
 }
 
 impl Args {
@@ -61,6 +67,8 @@ impl Args {
                 max_inflight_mutating: self.max_mutating_requests_inflight,
                 service_cidr: self.service_cluster_ip_range,
                 node_port_range: self.service_node_port_range,
+                default_not_ready_toleration_seconds: self.default_not_ready_toleration_seconds,
+                default_unreachable_toleration_seconds: self.default_unreachable_toleration_seconds,
                 ..ApiConfig::default()
             },
             cache: CacheConfig::default(),

@@ -3,8 +3,12 @@
 //! `apiserver`, `scheduler`, `controllers`, `kubelet`, `proxy`.
 
 mod apiserver;
+mod controllers;
+mod kubelet;
 mod logging;
+mod node_flags;
 mod scheduler;
+mod up;
 
 use std::process::ExitCode;
 
@@ -31,15 +35,15 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a whole cluster in one process: apiserver, scheduler, controllers, kubelets.
-    Up(Pending),
+    Up(up::Args),
     /// Serve the Kubernetes API over a storage backend.
     Apiserver(apiserver::Args),
     /// Bind pending pods to nodes.
     Scheduler(scheduler::Args),
     /// Run the controllers that reconcile toward desired state.
-    Controllers(Pending),
+    Controllers(controllers::Args),
     /// Run the pods bound to one node.
-    Kubelet(Pending),
+    Kubelet(kubelet::Args),
     /// Program Service load balancing on a node.
     Proxy(Pending),
 }
@@ -49,19 +53,6 @@ enum Command {
 struct Pending {
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     args: Vec<String>,
-}
-
-impl Command {
-    fn name_and_issue(&self) -> (&'static str, &'static str) {
-        match self {
-            Self::Up(_) => ("up", "the kubelet and `keelson up` issue"),
-            Self::Apiserver(_) => ("apiserver", "-"),
-            Self::Scheduler(_) => ("scheduler", "the scheduler issue"),
-            Self::Controllers(_) => ("controllers", "the controllers issue"),
-            Self::Kubelet(_) => ("kubelet", "the kubelet issue"),
-            Self::Proxy(_) => ("proxy", "the proxy issue"),
-        }
-    }
 }
 
 fn main() -> ExitCode {
@@ -78,29 +69,41 @@ fn main() -> ExitCode {
         eprintln!("keelson: cannot set up logging: {err:#}");
         return ExitCode::from(EXIT_USAGE);
     }
-    if let Command::Apiserver(args) = &cli.command {
-        let config = match args.config() {
-            Ok(c) => c,
-            Err(err) => {
-                eprintln!("keelson apiserver: {err:#}");
-                return ExitCode::from(EXIT_USAGE);
-            }
-        };
-        return run_async("apiserver", apiserver::run(config));
+    match cli.command {
+        Command::Up(args) => match args.config() {
+            Ok(config) => run_async("up", up::run(config)),
+            Err(err) => usage_error("up", &err),
+        },
+        Command::Apiserver(args) => match args.config() {
+            Ok(config) => run_async("apiserver", apiserver::run(config)),
+            Err(err) => usage_error("apiserver", &err),
+        },
+        Command::Scheduler(args) => match args.config() {
+            Ok(config) => run_async("scheduler", scheduler::run(args, config)),
+            Err(err) => usage_error("scheduler", &err),
+        },
+        Command::Controllers(args) => match args.settings() {
+            Ok(settings) => run_async("controllers", controllers::run(args, settings)),
+            Err(err) => usage_error("controllers", &err),
+        },
+        Command::Kubelet(args) => match args.config() {
+            Ok(config) => run_async("kubelet", kubelet::run(args, config)),
+            Err(err) => usage_error("kubelet", &err),
+        },
+        Command::Proxy(_) => {
+            tracing::debug!(
+                command = "proxy",
+                "refusing a component that is not built yet"
+            );
+            eprintln!("keelson proxy: not built yet; it arrives with the proxy issue.");
+            ExitCode::from(EXIT_USAGE)
+        }
     }
-    if let Command::Scheduler(args) = cli.command {
-        let config = match args.config() {
-            Ok(c) => c,
-            Err(err) => {
-                eprintln!("keelson scheduler: {err:#}");
-                return ExitCode::from(EXIT_USAGE);
-            }
-        };
-        return run_async("scheduler", scheduler::run(args, config));
-    }
-    let (name, issue) = cli.command.name_and_issue();
-    tracing::debug!(command = name, "refusing a component that is not built yet");
-    eprintln!("keelson {name}: not built yet; it arrives with {issue}.");
+}
+
+/// A command that cannot run as asked: says why, exits 64.
+fn usage_error(name: &str, err: &anyhow::Error) -> ExitCode {
+    eprintln!("keelson {name}: {err:#}");
     ExitCode::from(EXIT_USAGE)
 }
 

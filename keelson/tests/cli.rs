@@ -14,14 +14,113 @@ fn keelson(args: &[&str]) -> Output {
 
 #[test]
 fn components_not_built_yet_exit_64_saying_so() {
-    for component in ["up", "controllers", "kubelet", "proxy"] {
-        let out = keelson(&[component, "--some-flag", "x"]);
-        assert_eq!(out.status.code(), Some(64), "keelson {component}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains(&format!("keelson {component}: not built yet")),
-            "{stderr}"
-        );
+    let out = keelson(&["proxy", "--some-flag", "x"]);
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("keelson proxy: not built yet"), "{stderr}");
+}
+
+/// Runs `keelson ARGS` and checks it exits 64 with `expected` in its stderr.
+fn assert_usage_error(args: &[&str], expected: &str) {
+    let out = keelson(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{args:?}: {stderr}");
+    assert!(stderr.contains(expected), "{args:?}: {stderr}");
+}
+
+#[test]
+fn kubelet_usage_errors_exit_64_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, "apiVersion: v1\nkind: Config\n").unwrap();
+    let kc = kubeconfig.to_str().unwrap();
+    let base = ["kubelet", "--kubeconfig", kc, "--node-name", "n1"];
+    let with = |extra: &[&'static str]| -> Vec<&str> {
+        base.iter().copied().chain(extra.iter().copied()).collect()
+    };
+    let cases: [(Vec<&str>, &str); 9] = [
+        (
+            with(&["--runtime", "cri"]),
+            "the containerd CRI runtime arrives with a later issue",
+        ),
+        (with(&[]), "--runtime"),
+        (
+            vec![
+                "kubelet",
+                "--kubeconfig",
+                "/nonexistent/kc",
+                "--node-name",
+                "n1",
+                "--runtime",
+                "simulated",
+            ],
+            "/nonexistent/kc",
+        ),
+        (
+            with(&[
+                "--runtime",
+                "simulated",
+                "--register-with-taints",
+                "k=v:NoScheduleSometimes",
+            ]),
+            "unsupported taint effect \"NoScheduleSometimes\"",
+        ),
+        (
+            with(&["--runtime", "simulated", "--register-with-taints", "k=v"]),
+            "write key=value:Effect",
+        ),
+        (
+            with(&["--runtime", "simulated", "--labels", "ok=1,bad key=2"]),
+            "not a valid label key",
+        ),
+        (
+            with(&[
+                "--runtime",
+                "simulated",
+                "--labels",
+                "node-role.kubernetes.io/worker=",
+            ]),
+            "may not set \"node-role.kubernetes.io/worker\"",
+        ),
+        (
+            with(&["--runtime", "simulated", "--memory", "lots"]),
+            "--memory \"lots\"",
+        ),
+        (
+            vec![
+                "kubelet",
+                "--kubeconfig",
+                kc,
+                "--node-name",
+                "Node_1",
+                "--runtime",
+                "simulated",
+            ],
+            "--node-name \"Node_1\"",
+        ),
+    ];
+    for (args, expected) in &cases {
+        assert_usage_error(args, expected);
+    }
+}
+
+#[test]
+fn up_usage_errors_exit_64_naming_the_problem() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["up", "--node-cpu", "four"], "--node-cpu \"four\""),
+        (
+            &["up", "--node-memory", "0"],
+            "--node-memory \"0\": must be greater than zero",
+        ),
+        (
+            &["up", "--listen", "0.0.0.0:6443"],
+            "refusing to serve plain HTTP on 0.0.0.0:6443",
+        ),
+        (&["up", "--storage", "bogus://x"], "--storage"),
+        (&["up", "--nodes", "many"], "--nodes"),
+    ];
+    for (args, expected) in cases {
+        assert_usage_error(args, expected);
     }
 }
 
@@ -56,6 +155,41 @@ fn scheduler_usage_errors_exit_64_naming_the_problem() {
         stderr.contains("sched.yaml") && stderr.contains("parallelism"),
         "{stderr}"
     );
+}
+
+#[test]
+fn controllers_usage_errors_exit_64_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, "apiVersion: v1\nkind: Config\n").unwrap();
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--kubeconfig", "/nonexistent/kubeconfig"],
+            "/nonexistent/kubeconfig",
+        ),
+        (
+            &["--kubeconfig", kubeconfig, "--controllers", "*,-nosuch"],
+            "\"nosuch\" is not a known controller",
+        ),
+        (
+            &[
+                "--kubeconfig",
+                kubeconfig,
+                "--node-monitor-grace-period",
+                "forty",
+            ],
+            "\"forty\" is not a duration",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut all = vec!["controllers"];
+        all.extend_from_slice(args);
+        let out = keelson(&all);
+        assert_eq!(out.status.code(), Some(64), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
 }
 
 #[test]
