@@ -160,6 +160,20 @@ impl Graph {
         self.absent.contains(owner)
     }
 
+    /// Whether the owner `reference` of an object in `namespace` was verified absent,
+    /// at the only coordinates it can have: the object's namespace for a `namespaced`
+    /// kind, none otherwise. A namespaced owner recorded absent without a namespace
+    /// (the virtual node a cluster-scoped dependent makes) says nothing about it.
+    pub fn recorded_absent(
+        &self,
+        reference: &OwnerReference,
+        namespace: &str,
+        namespaced: bool,
+    ) -> bool {
+        let namespace = if namespaced { namespace } else { "" };
+        self.is_absent(&Identity::of_owner(reference, namespace))
+    }
+
     /// Remembers that `owner` does not exist.
     pub fn mark_absent(&mut self, owner: Identity) {
         if self.absent.len() >= ABSENT_CAPACITY {

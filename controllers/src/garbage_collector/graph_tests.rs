@@ -163,3 +163,28 @@ fn a_virtual_delete_removes_a_virtual_node_or_only_the_matching_dependents() {
     assert_eq!(g.virtual_delete(&o), [delete("u-d")]);
     assert!(g.node("u-o").is_some());
 }
+
+#[test]
+fn a_namespaced_owner_recorded_absent_without_a_namespace_stays_unknown_elsewhere() {
+    // A cluster-scoped dependent is seen before its (namespaced) owner: the virtual node
+    // it makes has no namespace, no object has those coordinates, and the virtual delete
+    // records them absent.
+    let mut g = Graph::default();
+    let virtual_owner = id("ConfigMap", "", "o", "u-o");
+    let cluster_scoped = id("Namespace", "", "c", "u-c");
+    let kept = id("ConfigMap", "a", "kept", "u-k");
+    g.upsert(seen(&cluster_scoped, vec![owner(&virtual_owner, false)]));
+    g.upsert(seen(&kept, vec![owner(&virtual_owner, false)]));
+    let mut actions = g.virtual_delete(&virtual_owner);
+    actions.sort_by_key(|a| format!("{a:?}"));
+    assert_eq!(actions, [delete("u-c"), delete("u-k")]);
+    assert!(g.is_absent(&virtual_owner));
+    // The owner, a ConfigMap, may well exist in the namespace of `kept`.
+    let reference = owner(&virtual_owner, false);
+    assert!(!g.recorded_absent(&reference, "a", true));
+    // A cluster-scoped kind recorded absent is absent for dependents in any namespace.
+    assert!(g.recorded_absent(&reference, "a", false));
+    g.mark_absent(id("ConfigMap", "a", "o", "u-o"));
+    assert!(g.recorded_absent(&reference, "a", true));
+    assert!(!g.recorded_absent(&reference, "b", true));
+}

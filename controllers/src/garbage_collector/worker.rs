@@ -56,7 +56,12 @@ impl Collector {
     }
 
     async fn get(&self, id: &Identity) -> Result<Option<Meta>, GcError> {
-        let (api, _, _) = self.api(&id.api_version, &id.kind, &id.namespace)?;
+        let (api, _, namespaced) = self.api(&id.api_version, &id.kind, &id.namespace)?;
+        if namespaced && id.namespace.is_empty() {
+            // A virtual node a cluster-scoped dependent made for a namespaced owner:
+            // no object has these coordinates.
+            return Ok(None);
+        }
         Ok(api.get_metadata_opt(&id.name).await?)
     }
 
@@ -149,19 +154,18 @@ impl Collector {
         owner: &OwnerReference,
         item: &Identity,
     ) -> Result<OwnerState, GcError> {
-        let cluster_key = Identity::of_owner(owner, "");
-        let ns_key = Identity::of_owner(owner, &item.namespace);
-        {
-            let graph = self.graph.lock();
-            if graph.is_absent(&cluster_key) || graph.is_absent(&ns_key) {
-                return Ok(OwnerState::Dangling);
-            }
-        }
         let (api, _, namespaced) = self.api(&owner.api_version, &owner.kind, &item.namespace)?;
         if namespaced && item.namespace.is_empty() {
             return Err(GcError::NamespacedOwnerOfClusterScoped);
         }
-        let key = if namespaced { ns_key } else { cluster_key };
+        if self
+            .graph
+            .lock()
+            .recorded_absent(owner, &item.namespace, namespaced)
+        {
+            return Ok(OwnerState::Dangling);
+        }
+        let key = Identity::of_owner(owner, if namespaced { &item.namespace } else { "" });
         match api.get_metadata_opt(&owner.name).await? {
             Some(live) if live.metadata.uid.as_deref() == Some(owner.uid.as_str()) => {
                 let waiting = live.metadata.deletion_timestamp.is_some()
