@@ -3,6 +3,7 @@
 //! event recording, Go durations and exact Kubernetes quantities. Everything here goes through the Kubernetes API; this crate never depends on
 //! the apiserver.
 
+pub mod correlator;
 pub mod duration;
 pub mod events;
 pub mod leader;

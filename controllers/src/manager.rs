@@ -24,6 +24,9 @@ pub struct Context {
     /// The manager's settings.
     pub settings: Arc<Settings>,
     stop: watch::Receiver<bool>,
+    /// One recorder per controller name, so each controller's events are correlated
+    /// together (upstream: one broadcaster per controller).
+    recorders: Arc<parking_lot::Mutex<std::collections::HashMap<String, Recorder>>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -42,19 +45,27 @@ impl Context {
             client,
             settings: Arc::new(settings),
             stop,
+            recorders: Arc::default(),
         }
     }
 
     /// An event recorder reporting as `controller` (upstream's component name, e.g.
-    /// `replicaset-controller`) from this instance.
+    /// `replicaset-controller`) from this instance; every call for one name shares its
+    /// event correlation.
     pub fn recorder(&self, controller: &str) -> Recorder {
-        Recorder::new(
-            self.client.clone(),
-            Reporter {
-                controller: controller.to_owned(),
-                instance: Some(self.settings.identity.clone()),
-            },
-        )
+        self.recorders
+            .lock()
+            .entry(controller.to_owned())
+            .or_insert_with(|| {
+                Recorder::new(
+                    self.client.clone(),
+                    Reporter {
+                        controller: controller.to_owned(),
+                        instance: Some(self.settings.identity.clone()),
+                    },
+                )
+            })
+            .clone()
     }
 
     /// Resolves once the manager is stopping.

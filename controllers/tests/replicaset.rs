@@ -461,3 +461,56 @@ async fn pods_of_another_controller_or_namespace_are_neither_counted_nor_adopted
     assert_eq!(owner_uid(&stray), None);
     manager.stop().await;
 }
+
+#[tokio::test]
+async fn many_creations_are_recorded_as_upstream_correlates_them() {
+    // client-go's correlation: ten notes, then one combined event counting the rest,
+    // until the controller's budget of 25 events about the ReplicaSet runs out.
+    let cluster = Cluster::start().await;
+    let manager = cluster.controllers(&["replicaset"]);
+    let sets: Api<ReplicaSet> = Api::namespaced(cluster.client.clone(), NS);
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), NS);
+    let rs = sets
+        .create(&PostParams::default(), &replica_set("many", 40, json!({})))
+        .await
+        .unwrap();
+    wait_for_pods(&pods, &rs, 40).await;
+    let api: Api<Event> = Api::namespaced(cluster.client.clone(), NS);
+    let combined = eventually("the combined event to count 16 creations", || async {
+        let events: Vec<Event> = api
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|e| e.reason.as_deref() == Some("SuccessfulCreate"))
+            .collect();
+        let (combined, single): (Vec<Event>, Vec<Event>) = events.into_iter().partition(|e| {
+            e.note.as_deref().is_some_and(|n| {
+                n.starts_with("(combined from similar events): Created pod: many-")
+            })
+        });
+        assert_eq!(single.len(), 9, "{single:?}");
+        assert!(combined.len() <= 1, "{combined:?}");
+        let event = combined.into_iter().next()?;
+        let count = event.series.as_ref().map_or(1, |s| s.count);
+        (count == 16).then_some(event)
+    })
+    .await;
+    assert_eq!(
+        combined.regarding.and_then(|r| r.name).as_deref(),
+        Some("many")
+    );
+    // The other fifteen were dropped by the spam filter.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let total = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("SuccessfulCreate"))
+        .count();
+    assert_eq!(total, 10);
+    manager.stop().await;
+}
