@@ -16,6 +16,8 @@
 
 #[path = "up/child.rs"]
 mod child;
+#[path = "up/requests.rs"]
+mod requests;
 #[path = "up/watch.rs"]
 mod watch;
 
@@ -144,6 +146,7 @@ async fn scale_case(label: &str, nodes: u32, pods: usize, limit: Duration, settl
     );
     let mut counts = watch::track_pods(&client, NAMESPACE);
     let cpu = up.cpu_seconds();
+    let writes_before = requests::writes(&client).await;
     let t = Instant::now();
     create_deployment(&client, pods).await;
     let mut at: [Option<Duration>; 3] = [None; 3];
@@ -177,6 +180,10 @@ async fn scale_case(label: &str, nodes: u32, pods: usize, limit: Duration, settl
             *counts.rx.borrow(),
             up.memory()
         ),
+    }
+    if done.is_some() {
+        let writes = requests::writes(&client).await;
+        println!("  {}", requests::per_pod(&writes_before, &writes, pods));
     }
     if done.is_some() && !settle.is_zero() {
         tokio::time::sleep(settle).await;

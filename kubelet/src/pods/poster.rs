@@ -53,8 +53,23 @@ impl Worker {
     /// from the API no longer shows the one last posted ([`diverged`]); false when the
     /// write failed and should be retried.
     pub(super) async fn post(&mut self, status: PodStatus) -> bool {
-        if self.posted.as_ref() == Some(&status) && !diverged(self.pod.status.as_ref(), &status) {
-            return true;
+        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), self.namespace());
+        if self.posted.as_ref() == Some(&status) {
+            if !diverged(self.pod.status.as_ref(), &status) {
+                return true;
+            }
+            // The copy at hand may predate the post (its echo is still on the way): as
+            // upstream's status manager, read the pod before writing the same status again.
+            match api.get_opt(self.name()).await {
+                Ok(None) => return true,
+                Ok(Some(live))
+                    if live.metadata.uid.as_deref() != Some(self.uid.as_str())
+                        || !diverged(live.status.as_ref(), &status) =>
+                {
+                    return true;
+                }
+                _ => {}
+            }
         }
         let mut body = match serde_json::to_value(&status) {
             Ok(v) => v,
@@ -70,7 +85,6 @@ impl Worker {
             }
         }
         let patch = serde_json::json!({"metadata": {"uid": self.uid}, "status": body});
-        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), self.namespace());
         match api
             .patch_status(self.name(), &PatchParams::default(), &Patch::Merge(&patch))
             .await

@@ -417,7 +417,10 @@ pub(crate) fn build(s: &Snapshot<'_>) -> PodStatus {
         owned[1].reason = Some("PodCompleted".to_owned());
         owned[1].message = None;
     }
-    let now = Time(Timestamp::now());
+    // Whole seconds, as the API keeps times (upstream's status manager normalises the same
+    // way): a status built again within the second equals the one posted.
+    let now =
+        Time(Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH));
     // Upstream's kubelet adds PodScheduled for pods that were never through a scheduler.
     if !owned.iter().any(|c| c.type_ == "PodScheduled")
         && !old

@@ -361,3 +361,26 @@ fn transition_times_move_only_when_a_condition_flips() {
     );
     assert_eq!(cond(&status, "DisruptionTarget").status, "True");
 }
+
+#[test]
+fn new_times_are_whole_seconds_so_a_status_built_again_equals_the_one_posted() {
+    let case = Case::new(
+        pod(vec![container("app")], vec![], "Always"),
+        vec![run("app", 0, ContainerState::Running, 0)],
+    );
+    let status = case.build();
+    let times: Vec<&Time> = status
+        .conditions
+        .iter()
+        .flatten()
+        .filter_map(|c| c.last_transition_time.as_ref())
+        .chain(status.start_time.as_ref())
+        .collect();
+    assert!(!times.is_empty());
+    for t in times {
+        assert_eq!(t.0.subsec_nanosecond(), 0, "{t:?}");
+    }
+    // What the API echoes back (serialised, whole seconds) reads as the same status.
+    let echoed: PodStatus = serde_json::from_value(serde_json::to_value(&status).unwrap()).unwrap();
+    assert_eq!(echoed, status);
+}
