@@ -264,3 +264,52 @@ async fn compaction_keeps_the_file_bounded() {
         "file larger than one round of history: {sizes:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_or_two_writers_never_wait_for_the_commit_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = SqliteConfig::new(dir.path().join("state.db"));
+    config.commit_delay = std::time::Duration::from_secs(3600);
+    let s = std::sync::Arc::new(SqliteStorage::open(config).unwrap());
+    let writer = |name: &'static str| {
+        let s = s.clone();
+        async move {
+            for i in 0..20 {
+                s.create(&format!("/registry/pods/ns/{name}{i}"), Bytes::from("v"))
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    // Were either of them held for the delay, this would not end for an hour.
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        writer("lone").await;
+        futures::join!(writer("a"), writer("b"));
+    })
+    .await
+    .expect("the writes finish without the commit delay");
+    assert!(s.commits() >= 40, "{} commits", s.commits());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_arriving_within_the_commit_delay_share_a_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = SqliteConfig::new(dir.path().join("state.db"));
+    config.commit_delay = std::time::Duration::from_millis(500);
+    let s = std::sync::Arc::new(SqliteStorage::open(config).unwrap());
+    // Ten writes at once start a commit that waits; ten more, 20 ms apart, join it. With
+    // no delay each late one would be a commit of its own.
+    let write = |name: String, after_ms: u64| {
+        let s = s.clone();
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
+            s.create(&format!("/registry/pods/ns/{name}"), Bytes::from("v"))
+                .await
+                .unwrap();
+        }
+    };
+    let at_once = (0..10).map(|i| write(format!("now{i}"), 0));
+    let later = (1..=10).map(|i| write(format!("later{i}"), i * 20));
+    futures::future::join_all(at_once.chain(later)).await;
+    assert!(s.commits() <= 4, "{} commits for 20 writes", s.commits());
+}
