@@ -37,21 +37,15 @@ pub struct SqliteConfig {
     pub durability: Durability,
     /// The most writes one commit carries.
     pub max_batch: usize,
-    /// How long a commit waits for more writes when others are arriving at the same time
-    /// (PostgreSQL's `commit_delay`, waited only when at least three writes are queued
-    /// together): fewer, larger commits, each one fsync. One or two writers never wait.
-    pub commit_delay: std::time::Duration,
 }
 
 impl SqliteConfig {
-    /// Defaults for a file: full durability, batches of up to 512 writes, a commit delay
-    /// of [`COMMIT_DELAY`].
+    /// Defaults for a file: full durability, batches of up to 512 writes.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
             durability: Durability::Full,
             max_batch: 512,
-            commit_delay: COMMIT_DELAY,
         }
     }
 
@@ -62,9 +56,6 @@ impl SqliteConfig {
         self
     }
 }
-
-/// The default [`SqliteConfig::commit_delay`].
-pub const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Writes queued for the writer before callers wait for room.
 const WRITE_QUEUE: usize = 8_192;
@@ -120,9 +111,6 @@ impl SqliteStorage {
             events: events.clone(),
             revisions: revisions.clone(),
             max_batch: config.max_batch.max(1),
-            commit_delay: config.commit_delay,
-            // The delay's timer; opened outside a runtime (a plain thread), it never waits.
-            runtime: tokio::runtime::Handle::try_current().ok(),
             checkpoints,
         };
         let writer = std::thread::Builder::new()
@@ -143,11 +131,6 @@ impl SqliteStorage {
                 writer: Some(writer),
             }),
         })
-    }
-
-    /// Write transactions committed since the store opened (each one fsync).
-    pub fn commits(&self) -> u64 {
-        self.inner.revisions.commits.load(Ordering::Relaxed)
     }
 
     /// The database file.

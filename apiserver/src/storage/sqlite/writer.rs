@@ -20,10 +20,6 @@ use crate::storage::{
     DeletePreconditions, EventKind, KeyValue, Revision, StorageError, WatchEvent,
 };
 
-/// Writes that must be waiting together before a commit waits for more (PostgreSQL's
-/// `commit_siblings`): one or two clients writing in turn never wait.
-const COMMIT_SIBLINGS: usize = 3;
-
 /// Revisions removed per compaction transaction, so writers wait at most one chunk.
 const COMPACT_CHUNK: Revision = 2_000;
 
@@ -71,7 +67,6 @@ pub(super) enum Command {
 pub(super) struct Revisions {
     pub(super) rev: AtomicI64,
     pub(super) compact: AtomicI64,
-    pub(super) commits: std::sync::atomic::AtomicU64,
 }
 
 pub(super) type Batch = Arc<[WatchEvent]>;
@@ -83,13 +78,8 @@ pub(super) struct Writer {
     pub(super) events: broadcast::Sender<Batch>,
     pub(super) revisions: Arc<Revisions>,
     pub(super) max_batch: usize,
-    pub(super) commit_delay: std::time::Duration,
-    pub(super) runtime: Option<tokio::runtime::Handle>,
     pub(super) checkpoints: super::checkpoint::Nudger,
 }
-
-/// A write waiting for its commit, with whom to answer.
-type Pending = (Op, oneshot::Sender<Result<Written, StorageError>>);
 
 struct PendingCompaction {
     target: Revision,
@@ -115,12 +105,12 @@ impl Writer {
             };
             let mut writes = Vec::new();
             if let Some(first) = first {
-                let arrived = std::time::Instant::now();
                 self.collect(first, &mut writes, &mut compaction);
-                self.drain(&mut writes, &mut compaction);
-                // Others are writing too: give them the commit delay to join this commit.
-                if writes.len() >= COMMIT_SIBLINGS {
-                    self.linger(arrived + self.commit_delay, &mut writes, &mut compaction);
+                while writes.len() < self.max_batch {
+                    match self.rx.try_recv() {
+                        Ok(cmd) => self.collect(cmd, &mut writes, &mut compaction),
+                        Err(_) => break,
+                    }
                 }
             }
             if !writes.is_empty() {
@@ -136,48 +126,10 @@ impl Writer {
         tracing::debug!(path = %self.path.display(), "sqlite writer stopped");
     }
 
-    /// Takes what is queued, up to the batch limit.
-    fn drain(&mut self, writes: &mut Vec<Pending>, compaction: &mut Option<PendingCompaction>) {
-        while writes.len() < self.max_batch {
-            match self.rx.try_recv() {
-                Ok(cmd) => self.collect(cmd, writes, compaction),
-                Err(_) => break,
-            }
-        }
-    }
-
-    /// Takes what arrives until `deadline` or the batch limit.
-    fn linger(
-        &mut self,
-        deadline: std::time::Instant,
-        writes: &mut Vec<Pending>,
-        compaction: &mut Option<PendingCompaction>,
-    ) {
-        let Some(runtime) = self.runtime.clone() else {
-            return;
-        };
-        while writes.len() < self.max_batch {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            let rx = &mut self.rx;
-            // The timer is made inside the runtime's context.
-            let next = runtime.block_on(async { tokio::time::timeout(left, rx.recv()).await });
-            match next {
-                Ok(Some(cmd)) => {
-                    self.collect(cmd, writes, compaction);
-                    self.drain(writes, compaction);
-                }
-                Ok(None) | Err(_) => break,
-            }
-        }
-    }
-
     fn collect(
         &self,
         cmd: Command,
-        writes: &mut Vec<Pending>,
+        writes: &mut Vec<(Op, oneshot::Sender<Result<Written, StorageError>>)>,
         compaction: &mut Option<PendingCompaction>,
     ) {
         match cmd {
@@ -204,7 +156,7 @@ impl Writer {
         }
     }
 
-    fn commit_batch(&mut self, writes: Vec<Pending>) {
+    fn commit_batch(&mut self, writes: Vec<(Op, oneshot::Sender<Result<Written, StorageError>>)>) {
         let start_rev = self.revisions.rev.load(Ordering::Acquire);
         let mut rev = start_rev;
         let mut events = Vec::with_capacity(writes.len());
@@ -236,7 +188,6 @@ impl Writer {
             return;
         }
         self.revisions.rev.store(rev, Ordering::Release);
-        self.revisions.commits.fetch_add(1, Ordering::Relaxed);
         let written: usize = events
             .iter()
             .map(|e| e.kv.key.len() + e.kv.value.len() + 64)
