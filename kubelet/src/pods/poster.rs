@@ -49,18 +49,22 @@ fn is_gone(error: &kube::Error) -> bool {
 }
 
 impl Worker {
+    /// The pods of this pod's namespace.
+    fn pods(&self) -> Api<Pod> {
+        Api::namespaced(self.shared.client.clone(), self.namespace())
+    }
+
     /// Posts `status` if it differs from the one last posted, or if the pod as last seen
     /// from the API no longer shows the one last posted ([`diverged`]); false when the
     /// write failed and should be retried.
     pub(super) async fn post(&mut self, status: PodStatus) -> bool {
-        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), self.namespace());
         if self.posted.as_ref() == Some(&status) {
             if !diverged(self.pod.status.as_ref(), &status) {
                 return true;
             }
             // The copy at hand may predate the post (its echo is still on the way): as
             // upstream's status manager, read the pod before writing the same status again.
-            match api.get_opt(self.name()).await {
+            match self.pods().get_opt(self.name()).await {
                 Ok(None) => return true,
                 Ok(Some(live))
                     if live.metadata.uid.as_deref() != Some(self.uid.as_str())
@@ -85,7 +89,8 @@ impl Worker {
             }
         }
         let patch = serde_json::json!({"metadata": {"uid": self.uid}, "status": body});
-        match api
+        match self
+            .pods()
             .patch_status(self.name(), &PatchParams::default(), &Patch::Merge(&patch))
             .await
         {
@@ -107,7 +112,6 @@ impl Worker {
 
     /// Deletes the finished pod for good (grace 0, only this UID); true when done.
     pub(super) async fn delete_now(&self) -> bool {
-        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), self.namespace());
         let params = DeleteParams {
             grace_period_seconds: Some(0),
             preconditions: Some(Preconditions {
@@ -116,7 +120,7 @@ impl Worker {
             }),
             ..DeleteParams::default()
         };
-        match api.delete(self.name(), &params).await {
+        match self.pods().delete(self.name(), &params).await {
             Ok(_) => true,
             Err(error) if is_gone(&error) => true,
             Err(error) => {
