@@ -84,18 +84,9 @@ pub async fn run(
     if config.scheduler.profiles.is_empty() {
         return Err(DaemonError::NoProfiles);
     }
-    let (leading_tx, mut leading) = signal::channel(!config.scheduler.leader_election.leader_elect);
-    let elector = config.scheduler.leader_election.leader_elect.then(|| {
-        tokio::spawn(leader::run(
-            client.clone(),
-            config.scheduler.leader_election.lease_settings(),
-            config.identity.clone(),
-            leading_tx,
-            stop.clone(),
-        ))
-    });
-    let result = lead(client, &config, &mut stop, &mut leading).await;
-    if let Some(task) = elector {
+    let mut leadership = Leadership::start(&client, &config, &stop);
+    let result = lead(client, &config, &mut stop, &mut leadership.leading).await;
+    if let Some(task) = leadership.elector {
         // `stop` is set (or the lease is lost): the elector releases and ends.
         if tokio::time::timeout(config.drain_timeout, task)
             .await
@@ -105,6 +96,48 @@ pub async fn run(
         }
     }
     result
+}
+
+/// Whether this scheduler leads: `true` from the start without leader election, else as
+/// the elector on the Lease says.
+struct Leadership {
+    leading: signal::Receiver<bool>,
+    elector: Option<tokio::task::JoinHandle<()>>,
+    /// Without an elector, the sender is kept here so `leading` stays open: a closed
+    /// signal would wake every wait on it at once, for ever.
+    _fixed: Option<signal::Sender<bool>>,
+}
+
+impl Leadership {
+    /// Leading from the start, for good.
+    fn always() -> Self {
+        let (fixed, leading) = signal::channel(true);
+        Self {
+            leading,
+            elector: None,
+            _fixed: Some(fixed),
+        }
+    }
+
+    fn start(client: &kube::Client, config: &DaemonConfig, stop: &signal::Receiver<bool>) -> Self {
+        let settings = &config.scheduler.leader_election;
+        if !settings.leader_elect {
+            return Self::always();
+        }
+        let (leading_tx, leading) = signal::channel(false);
+        let elector = tokio::spawn(leader::run(
+            client.clone(),
+            settings.lease_settings(),
+            config.identity.clone(),
+            leading_tx,
+            stop.clone(),
+        ));
+        Self {
+            leading,
+            elector: Some(elector),
+            _fixed: None,
+        }
+    }
 }
 
 /// Waits for leadership, then schedules until stopped.
@@ -130,4 +163,19 @@ async fn lead(
     }
     task.drain(config.drain_timeout).await;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::FutureExt as _;
+
+    use super::Leadership;
+
+    #[tokio::test]
+    async fn without_leader_election_the_leading_signal_stays_open() {
+        let mut leadership = Leadership::always();
+        assert!(*leadership.leading.borrow());
+        // A closed signal answers `changed` at once, which spun the idle scheduling loop.
+        assert!(leadership.leading.changed().now_or_never().is_none());
+    }
 }

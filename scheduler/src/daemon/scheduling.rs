@@ -169,8 +169,10 @@ impl Scheduling {
                     None => return Ok(()),
                 },
                 () = tokio::time::sleep_until(wake) => {}
-                _ = stop.changed() => {}
-                _ = leading.changed() => {}
+                // A closed signal (its sender gone) disables its branch for this wait
+                // instead of waking it in a loop.
+                Ok(()) = stop.changed() => {}
+                Ok(()) = leading.changed() => {}
             }
         }
     }
