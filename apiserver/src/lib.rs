@@ -13,6 +13,7 @@ pub mod cache;
 pub mod convert;
 pub mod defaults;
 pub mod discovery;
+pub mod local;
 pub mod metrics;
 pub mod object;
 pub mod openapi;

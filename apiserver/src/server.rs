@@ -68,12 +68,19 @@ pub struct RunningServer {
     task: JoinHandle<Result<(), ServerError>>,
     storage: Arc<dyn Storage>,
     caches: Arc<Caches>,
+    router: axum::Router,
 }
 
 impl RunningServer {
     /// `http://addr`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The API as an in-process tower service for clients in this process: see
+    /// [`crate::local`]. Watches it serves end when the server stops, as the listener's do.
+    pub fn local_service(&self) -> crate::local::LocalService {
+        crate::local::LocalService::new(self.router.clone())
     }
 
     /// The storage it serves (for tests that inspect it).
@@ -144,11 +151,12 @@ pub async fn start_with_storage(
     let caches = Caches::start(storage.clone(), config.cache.clone(), shutdown_rx.clone()).await?;
     let state = AppState::new(caches.clone(), config.api.clone(), shutdown_rx.clone());
     let router = app(state);
+    let served = router.clone();
     let drain = config.drain_timeout;
     let mut stop = shutdown_rx;
     let task = tokio::spawn(async move {
         let mut graceful = stop.clone();
-        let serve = axum::serve(listener, router)
+        let serve = axum::serve(listener, served)
             .with_graceful_shutdown(async move {
                 let _ = graceful.wait_for(|s| *s).await;
             })
@@ -176,6 +184,7 @@ pub async fn start_with_storage(
         task,
         storage,
         caches,
+        router,
     })
 }
 

@@ -151,6 +151,7 @@ async fn resource(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    loopback: Option<axum::Extension<crate::local::Loopback>>,
     body: Body,
 ) -> Response {
     let started = Instant::now();
@@ -172,10 +173,12 @@ async fn resource(
         Err(_) => ("unknown", ("", "", "", "")),
     };
     let response = match target {
-        Ok(target) => match handle(state, target, uri, headers, body, verb).await {
-            Ok(r) => r,
-            Err(e) => e.into_response(),
-        },
+        Ok(target) => {
+            match handle(state, target, uri, headers, body, verb, loopback.is_some()).await {
+                Ok(r) => r,
+                Err(e) => e.into_response(),
+            }
+        }
         Err(e) => e.into_response(),
     };
     let (group, version, plural, sub) = labels;
@@ -213,6 +216,7 @@ async fn handle(
     headers: HeaderMap,
     body: Body,
     verb: &'static str,
+    loopback: bool,
 ) -> ApiResult<Response> {
     let query = Query::parse(uri.query())?;
     let allowed = match target.subresource {
@@ -247,12 +251,18 @@ async fn handle(
     } else {
         &state.0.readonly
     };
-    let Ok(_permit) = semaphore.try_acquire() else {
-        crate::metrics::record_dropped(mutating);
-        return Err(ApiError::too_many_requests(
-            "Too many requests, please try again later.",
-            1,
-        ));
+    // In-process clients are neither limited nor counted against the limit, as upstream's
+    // exempt loopback clients (see `crate::local`).
+    let _permit = match semaphore.try_acquire() {
+        _ if loopback => None,
+        Ok(permit) => Some(permit),
+        Err(_) => {
+            crate::metrics::record_dropped(mutating);
+            return Err(ApiError::too_many_requests(
+                "Too many requests, please try again later.",
+                1,
+            ));
+        }
     };
     let _inflight = crate::metrics::inflight(mutating);
     let timeout = state.config().request_timeout;

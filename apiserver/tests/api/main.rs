@@ -11,6 +11,7 @@ mod controller;
 mod crud;
 mod defaults;
 mod errors;
+mod local;
 mod openapi;
 mod protobuf;
 mod subresources;
