@@ -4,6 +4,7 @@
 //! controllers, scheduler and API server stop in that order, each draining.
 
 mod cluster;
+mod local;
 mod supervise;
 
 use std::net::{Ipv4Addr, SocketAddr};

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::supervise::{Component, run_group, supervise};
-use super::{UpConfig, write_kubeconfig};
+use super::{UpConfig, local, write_kubeconfig};
 
 /// Runs the cluster until SIGTERM or SIGINT, then stops kubelets, controllers, scheduler
 /// and API server in that order; a component that fails stops the rest the same way.
@@ -27,14 +27,15 @@ pub(crate) async fn run(config: UpConfig) -> anyhow::Result<()> {
         .await
         .context("starting the API server")?;
     let url = server.url();
+    // The components run in this process, so they reach the API in-process (`local`).
+    let client = || local::client(server.local_service());
+    let scheduler_client = client();
+    let controllers_client = client();
+    // One client for every kubelet: clones share its request queue.
+    let kubelets_client = client();
     let server = Component::spawn("API server", |stop| serve(server, stop));
     let kubeconfig = dir.join("kubeconfig");
     write_kubeconfig(&kubeconfig, &url)?;
-    let client = || keelson_client::from_kubeconfig(&kubeconfig);
-    let scheduler_client = client().await.context("the scheduler's API client")?;
-    let controllers_client = client().await.context("the controllers' API client")?;
-    // One client for every kubelet: clones share its connection pool.
-    let kubelets_client = client().await.context("the kubelets' API client")?;
 
     let scheduler = Component::spawn("scheduler", |stop| {
         let mut scheduler = SchedulerConfig::default();
