@@ -37,6 +37,14 @@ fn secs(d: Duration) -> String {
     format!("{:.3} s", d.as_secs_f64())
 }
 
+/// CPU spent while idle, as a share of one core: heartbeats, leases and resyncs only.
+fn idle_cpu(cpu_seconds: f64, over: Duration) -> String {
+    format!(
+        "CPU {:.1}% of one core",
+        cpu_seconds / over.as_secs_f64() * 100.0
+    )
+}
+
 /// Median and max of some durations.
 fn median_max(mut runs: Vec<Duration>) -> String {
     runs.sort();
@@ -89,12 +97,14 @@ async fn ready_case(runs: usize) {
 /// Idle memory with one node, `settle` after it is Ready.
 async fn idle_one_node(settle: Duration) {
     let (up, _client, _) = start(1, &[]).await;
+    let cpu = up.cpu_seconds();
     tokio::time::sleep(settle).await;
     println!(
-        "rss: 1 node, idle {} s after Ready: {}; {} open files",
+        "rss: 1 node, idle {} s after Ready: {}; {} open files; {}",
         settle.as_secs(),
         up.memory(),
-        up.open_files()
+        up.open_files(),
+        idle_cpu(up.cpu_seconds() - cpu, settle)
     );
     up.stop(STOP_LIMIT).await;
 }
@@ -186,12 +196,14 @@ async fn scale_case(label: &str, nodes: u32, pods: usize, limit: Duration, settl
         println!("  {}", requests::per_pod(&writes_before, &writes, pods));
     }
     if done.is_some() && !settle.is_zero() {
+        let cpu = up.cpu_seconds();
         tokio::time::sleep(settle).await;
         println!(
-            "  idle {} s after all Running: {}; {} open files",
+            "  idle {} s after all Running: {}; {} open files; {}",
             settle.as_secs(),
             up.memory(),
-            up.open_files()
+            up.open_files(),
+            idle_cpu(up.cpu_seconds() - cpu, settle)
         );
     }
     drop(counts);

@@ -7,9 +7,11 @@
 //! measured pods each preempt three low-priority init pods) on 1000 nodes, or 50.
 //! Measured pods are created by 100 concurrent clients while the scheduler runs (as
 //! upstream does); `--precreate` creates them first and starts the scheduler afterwards
-//! instead.
+//! instead. The scheduler reaches the API server in-process, as inside `keelson up`;
+//! `--tcp` sends it over the loopback listener instead, as the `keelson scheduler` daemon.
+//! The creating and counting clients always use the listener.
 //!
-//! `cargo bench -p keelson-scheduler --bench scheduler [-- [--short] [--precreate] [--only <case>]]`
+//! `cargo bench -p keelson-scheduler --bench scheduler [-- [--short] [--precreate] [--tcp] [--only <case>]]`
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // a harness that prints figures
 
 #[path = "scheduler/cluster.rs"]
@@ -23,7 +25,7 @@ mod workload;
 
 use std::time::{Duration, Instant};
 
-use cluster::{BoundCounter, Cluster, Scheduler};
+use cluster::{BoundCounter, Cluster, Scheduler, Transport};
 use workload::{Case, Kind, SETUP_NAMESPACE, TEST_NAMESPACE};
 
 /// How measured pods reach the apiserver.
@@ -47,9 +49,9 @@ fn cpu_seconds() -> f64 {
     keelson_e2e::procfs::cpu_seconds("self")
 }
 
-async fn run_case(case: Case, creation: Creation, limits: Limits) {
+async fn run_case(case: Case, creation: Creation, transport: Transport, limits: Limits) {
     let label = case.label();
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start(transport).await;
     if case.kind == Kind::Preemption {
         cluster.priority_classes().await;
     }
@@ -59,7 +61,7 @@ async fn run_case(case: Case, creation: Creation, limits: Limits) {
 
     let init = BoundCounter::start(&cluster.client, SETUP_NAMESPACE);
     let measured = BoundCounter::start(&cluster.client, TEST_NAMESPACE);
-    let mut scheduler = Scheduler::start(&cluster.client);
+    let mut scheduler = Scheduler::start(&cluster.scheduler_client);
     let t = Instant::now();
     cluster
         .pods(case.kind, SETUP_NAMESPACE, "init", case.init_pods)
@@ -85,7 +87,7 @@ async fn run_case(case: Case, creation: Creation, limits: Limits) {
             .pods(case.kind, TEST_NAMESPACE, "pod", case.measured_pods)
             .await;
         create_took = Some(t.elapsed());
-        scheduler = Scheduler::start(&cluster.client);
+        scheduler = Scheduler::start(&cluster.scheduler_client);
     }
     let cpu = cpu_seconds();
     let started = Instant::now();
@@ -176,6 +178,11 @@ async fn main() {
     } else {
         Creation::WhileScheduling
     };
+    let transport = if args.iter().any(|a| a == "--tcp") {
+        Transport::Tcp
+    } else {
+        Transport::InProcess
+    };
     // `--only <name>` runs the cases whose kind matches (case-insensitive), e.g. `basic`.
     let only = args
         .iter()
@@ -194,8 +201,12 @@ async fn main() {
         }
     };
     println!(
-        "Scheduler benchmark ({} mode; measured pods {}; p50/p99 of per-second throughput samples sorted ascending, as upstream)",
+        "Scheduler benchmark ({} mode; scheduler {}; measured pods {}; p50/p99 of per-second throughput samples sorted ascending, as upstream)",
         if short { "short" } else { "full" },
+        match transport {
+            Transport::InProcess => "in-process, as in `keelson up`",
+            Transport::Tcp => "over the loopback listener, as `keelson scheduler`",
+        },
         match creation {
             Creation::WhileScheduling =>
                 "created by 100 concurrent clients while the scheduler runs",
@@ -209,6 +220,6 @@ async fn main() {
         {
             continue;
         }
-        run_case(case, creation, limits).await;
+        run_case(case, creation, transport, limits).await;
     }
 }

@@ -25,15 +25,27 @@ use crate::workload::{self, Kind};
 /// Concurrent clients creating objects.
 pub(crate) const CLIENTS: usize = 100;
 
+/// How the scheduler reaches the API server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// In-process, as inside `keelson up` (`RunningServer::local_service`).
+    InProcess,
+    /// Over the loopback listener, as the `keelson scheduler` daemon.
+    Tcp,
+}
+
 /// An apiserver with the embedded store in a temporary directory.
 pub(crate) struct Cluster {
     server: RunningServer,
+    /// The test's own client (nodes, pods, counting), over the listener.
     pub(crate) client: kube::Client,
+    /// The scheduler's client.
+    pub(crate) scheduler_client: kube::Client,
     _dir: tempfile::TempDir,
 }
 
 impl Cluster {
-    pub(crate) async fn start() -> Self {
+    pub(crate) async fn start(transport: Transport) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let api = ApiConfig {
             max_inflight_mutating: 1_000,
@@ -59,9 +71,14 @@ impl Cluster {
                 .await
                 .unwrap();
         }
+        let scheduler_client = match transport {
+            Transport::InProcess => kube::Client::new(server.local_service(), "default"),
+            Transport::Tcp => client.clone(),
+        };
         Self {
             server,
             client,
+            scheduler_client,
             _dir: dir,
         }
     }
