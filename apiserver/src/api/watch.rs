@@ -81,7 +81,7 @@ pub(crate) async fn watch(ctx: Ctx) -> ApiResult<Response> {
                     "Too large resource version: {rv}"
                 )));
             }
-            match cache.watch_from(rv) {
+            match cache.watch_from(rv, &filter) {
                 Ok(start) => (Vec::new(), Some(start), None),
                 Err(old) => (Vec::new(), None, Some((rv, old.oldest))),
             }

@@ -6,6 +6,7 @@
 //! says which revision has been applied everywhere, so a consistent read ("resourceVersion
 //! unset") asks storage for its current revision and waits until the cache has reached it.
 
+mod channels;
 mod object;
 mod resource;
 

@@ -10,12 +10,10 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use tokio::sync::broadcast;
 
+use super::channels::Channels;
 use super::object::{CacheEvent, CachedObject, Filter};
 use crate::registry::ResourceDef;
 use crate::storage::{EventKind, KeyValue, Revision, WatchEvent};
-
-/// Live events a watcher may fall behind by before it must catch up from the window.
-const WATCH_BUFFER: usize = 4096;
 
 /// A resourceVersion older than the cache's window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +49,7 @@ pub struct WatchStart {
 #[derive(Debug)]
 struct Inner {
     /// Live events; replaced (closing every watcher) when the content is replaced.
-    tx: broadcast::Sender<Arc<CacheEvent>>,
+    channels: Channels,
     objects: BTreeMap<String, Arc<CachedObject>>,
     history: VecDeque<Arc<CacheEvent>>,
     /// States at revisions ≥ this can be rebuilt; watches may start from here.
@@ -75,7 +73,7 @@ impl ResourceCache {
         Self {
             def,
             inner: RwLock::new(Inner {
-                tx: broadcast::channel(WATCH_BUFFER).0,
+                channels: Channels::new(def),
                 objects: BTreeMap::new(),
                 history: VecDeque::new(),
                 oldest: 0,
@@ -102,7 +100,7 @@ impl ResourceCache {
         inner.last = revision;
         // Watchers of the old content end; they resume from their last resourceVersion
         // and get 410 if it is older than the new window.
-        inner.tx = broadcast::channel(WATCH_BUFFER).0;
+        inner.channels.reset();
     }
 
     /// Applies one storage event and publishes it to watchers.
@@ -137,8 +135,7 @@ impl ResourceCache {
             }
         }
         inner.last = event.revision;
-        // No receivers is fine: nobody watches this resource right now.
-        let _ = inner.tx.send(ev);
+        inner.channels.send(&ev);
     }
 
     /// The revision a read made now is consistent at, given the global progress `global`
@@ -247,14 +244,14 @@ impl ResourceCache {
     }
 
     /// Starts a watch after `from` (exclusive): the events still in the window, then live.
-    pub fn watch_from(&self, from: Revision) -> Result<WatchStart, TooOld> {
-        let inner = self.inner.read();
+    pub fn watch_from(&self, from: Revision, filter: &Filter) -> Result<WatchStart, TooOld> {
+        let mut inner = self.inner.write();
         if from < inner.oldest {
             return Err(TooOld {
                 oldest: inner.oldest,
             });
         }
-        let receiver = inner.tx.subscribe();
+        let receiver = inner.channels.subscribe(filter);
         let replay: Vec<_> = inner
             .history
             .iter()
@@ -274,8 +271,8 @@ impl ResourceCache {
         filter: &Filter,
         global: Revision,
     ) -> (Vec<Arc<CachedObject>>, WatchStart) {
-        let inner = self.inner.read();
-        let receiver = inner.tx.subscribe();
+        let mut inner = self.inner.write();
+        let receiver = inner.channels.subscribe(filter);
         let revision = Self::at(&inner, global);
         let objects = inner
             .objects
@@ -450,8 +447,11 @@ mod tests {
             ));
         }
         // The window holds revisions 3 and 4: states from revision 2 on can be rebuilt.
-        assert_eq!(c.watch_from(1).unwrap_err(), TooOld { oldest: 2 });
-        let w = c.watch_from(2).unwrap();
+        assert_eq!(
+            c.watch_from(1, &Filter::default()).unwrap_err(),
+            TooOld { oldest: 2 }
+        );
+        let w = c.watch_from(2, &Filter::default()).unwrap();
         assert_eq!(w.replay.iter().map(|e| e.rev()).collect::<Vec<_>>(), [3, 4]);
         assert_eq!(w.revision, 2);
         let mut rx = w.receiver;
@@ -469,7 +469,7 @@ mod tests {
             labels: crate::selector::label::LabelSelector::parse("l=2").unwrap(),
             ..Default::default()
         };
-        let mut rx = c.watch_from(5).unwrap().receiver;
+        let mut rx = c.watch_from(5, &f).unwrap().receiver;
         c.apply(&ev(EventKind::Modified, "/registry/configmaps/b/y", 6, "2"));
         c.apply(&ev(EventKind::Modified, "/registry/configmaps/b/y", 7, "3"));
         c.apply(&ev(EventKind::Modified, "/registry/configmaps/a/x", 8, "1"));
@@ -480,5 +480,53 @@ mod tests {
             kinds,
             [Some(EventKind::Added), Some(EventKind::Deleted), None]
         );
+    }
+
+    fn pod(name: &str, rev: Revision, node: &str) -> WatchEvent {
+        let v = format!(r#"{{"metadata":{{"name":"{name}"}},"spec":{{"nodeName":"{node}"}}}}"#);
+        WatchEvent {
+            kind: EventKind::Modified,
+            revision: rev,
+            kv: KeyValue {
+                key: format!("/registry/pods/a/{name}"),
+                value: Bytes::from(v),
+                create_revision: 1,
+                mod_revision: rev,
+            },
+            prev: None,
+        }
+    }
+
+    #[test]
+    fn a_node_pinned_pod_watcher_is_woken_only_by_its_nodes_pods() {
+        let c = ResourceCache::new(registry::find("", "v1", "pods").unwrap(), 100);
+        c.replace(vec![], 1);
+        let on = |node: &str| Filter {
+            key_prefix: "/registry/pods/".into(),
+            fields: crate::selector::field::FieldSelector::parse(&format!("spec.nodeName={node}"))
+                .unwrap(),
+            ..Default::default()
+        };
+        let mut n1 = c.watch_from(1, &on("n1")).unwrap().receiver;
+        let mut n2 = c.watch_snapshot(&on("n2"), 1).1.receiver;
+        let mut all = c.watch_from(1, &Filter::default()).unwrap().receiver;
+        c.apply(&pod("p", 2, "")); // created, unbound
+        c.apply(&pod("p", 3, "n1")); // bound to n1
+        c.apply(&pod("q", 4, "n2"));
+        c.apply(&pod("p", 5, "n1")); // its status
+        let revs = |rx: &mut broadcast::Receiver<Arc<CacheEvent>>| {
+            std::iter::from_fn(|| rx.try_recv().ok())
+                .map(|e| e.rev())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(revs(&mut all), [2, 3, 4, 5]);
+        assert_eq!(revs(&mut n1), [3, 5], "the binding and the later change");
+        assert_eq!(revs(&mut n2), [4]);
+        // The event moving a pod off a value reaches that value's watchers too.
+        c.apply(&pod("q", 6, "n1"));
+        assert_eq!(revs(&mut n2), [6]);
+        assert_eq!(revs(&mut n1), [6]);
+        let moved = c.inner.read().history.back().unwrap().clone();
+        assert_eq!(on("n2").translate(&moved), Some(EventKind::Deleted));
     }
 }
