@@ -1,13 +1,14 @@
 //! The live-event channels of one resource's cache, with upstream's watch-cache triggers.
 //!
 //! Every watcher used to receive every event and filter it itself, so with 5,000 kubelets
-//! each watching the pods of its own node (`fieldSelector=spec.nodeName=<node>`), one pod
-//! write woke 5,000 watch tasks. As upstream's watch cache does with its pod trigger
-//! (`spec.nodeName`), a watcher whose field selector pins the trigger field to a value
-//! subscribes to that value's channel, and an event is sent only to the channels of the
-//! values its object has now and had before (a binding moves a pod from "" to its node),
-//! plus the channel of watchers without such a selector. Watchers still apply their full
-//! filter, so what they see is unchanged; only whom an event wakes changes.
+//! each watching the pods of its own node (`fieldSelector=spec.nodeName=<node>`) and its
+//! own Node (`metadata.name=<node>`), one write woke 5,000 watch tasks. As upstream's watch
+//! cache does with its trigger functions (pods: `spec.nodeName`; nodes, secrets and
+//! configmaps: `metadata.name`), a watcher whose field selector pins the trigger field to
+//! a value subscribes to that value's channel, and an event is sent only to the channels
+//! of the values its object has now and had before (a binding moves a pod from "" to its
+//! node), plus the channel of watchers without such a selector. Watchers still apply their
+//! full filter, so what they see is unchanged; only whom an event wakes changes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,12 +21,18 @@ use crate::registry::ResourceDef;
 /// Live events a watcher may fall behind by before it must catch up from the window.
 const WATCH_BUFFER: usize = 4096;
 
-/// The field whose value routes events, for the kinds that have it.
-const TRIGGER_FIELD: &str = "spec.nodeName";
+/// The field whose value routes events, for the kinds upstream gives a trigger.
+pub(super) fn trigger_field(def: &ResourceDef) -> Option<&'static str> {
+    match (def.group, def.plural) {
+        ("", "pods") => Some("spec.nodeName"),
+        ("", "nodes" | "secrets" | "configmaps") => Some("metadata.name"),
+        _ => None,
+    }
+}
 
 #[derive(Debug)]
 pub(super) struct Channels {
-    /// `spec.nodeName` for pods; `None` for kinds without a trigger.
+    /// `spec.nodeName` for pods, …; `None` for kinds without a trigger.
     trigger: Option<&'static str>,
     /// Watchers without a trigger value.
     all: broadcast::Sender<Arc<CacheEvent>>,
@@ -36,11 +43,7 @@ pub(super) struct Channels {
 impl Channels {
     pub(super) fn new(def: &ResourceDef) -> Self {
         Self {
-            trigger: def
-                .fields
-                .iter()
-                .find(|f| f.name == TRIGGER_FIELD)
-                .map(|f| f.name),
+            trigger: trigger_field(def),
             all: broadcast::channel(WATCH_BUFFER).0,
             by_value: HashMap::new(),
         }
@@ -64,14 +67,7 @@ impl Channels {
     }
 
     fn value_of<'o>(&self, object: &'o CachedObject) -> Option<&'o str> {
-        let field = self.trigger?;
-        Some(
-            object
-                .fields
-                .iter()
-                .find(|(name, _)| *name == field)
-                .map_or("", |(_, v)| v.as_str()),
-        )
+        self.trigger.map(|field| value_of(field, object))
     }
 
     /// Sends `event` to the watchers it may concern.
@@ -105,4 +101,13 @@ impl Channels {
         self.all = broadcast::channel(WATCH_BUFFER).0;
         self.by_value.clear();
     }
+}
+
+/// The value of the trigger `field` in `object` ("" when unset, as field selectors see it).
+pub(super) fn value_of<'o>(field: &str, object: &'o CachedObject) -> &'o str {
+    object
+        .fields
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map_or("", |(_, v)| v.as_str())
 }

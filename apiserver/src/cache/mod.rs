@@ -7,6 +7,7 @@
 //! unset") asks storage for its current revision and waits until the cache has reached it.
 
 mod channels;
+mod index;
 mod object;
 mod resource;
 

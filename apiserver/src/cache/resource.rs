@@ -11,6 +11,7 @@ use parking_lot::RwLock;
 use tokio::sync::broadcast;
 
 use super::channels::Channels;
+use super::index::TriggerIndex;
 use super::object::{CacheEvent, CachedObject, Filter};
 use crate::registry::ResourceDef;
 use crate::storage::{EventKind, KeyValue, Revision, WatchEvent};
@@ -50,6 +51,8 @@ pub struct WatchStart {
 struct Inner {
     /// Live events; replaced (closing every watcher) when the content is replaced.
     channels: Channels,
+    /// Keys by trigger value, for lists that pin it.
+    index: TriggerIndex,
     objects: BTreeMap<String, Arc<CachedObject>>,
     history: VecDeque<Arc<CacheEvent>>,
     /// States at revisions ≥ this can be rebuilt; watches may start from here.
@@ -74,6 +77,7 @@ impl ResourceCache {
             def,
             inner: RwLock::new(Inner {
                 channels: Channels::new(def),
+                index: TriggerIndex::new(def),
                 objects: BTreeMap::new(),
                 history: VecDeque::new(),
                 oldest: 0,
@@ -95,6 +99,8 @@ impl ResourceCache {
             .collect();
         let mut inner = self.inner.write();
         inner.objects = objects;
+        let Inner { index, objects, .. } = &mut *inner;
+        index.replace(objects.values());
         inner.history.clear();
         inner.oldest = revision;
         inner.last = revision;
@@ -123,6 +129,8 @@ impl ResourceCache {
             (EventKind::Added, Some(_)) => EventKind::Modified,
             (k, _) => k,
         };
+        let now = (kind != EventKind::Deleted).then_some(&*obj);
+        inner.index.update(&event.kv.key, prev.as_deref(), now);
         let ev = Arc::new(CacheEvent {
             kind,
             object: obj,
@@ -185,6 +193,14 @@ impl ResourceCache {
         // Keys changed after `revision`, with the state they had at it.
         let overlay = Self::overlay(&inner, revision);
         let from = start.unwrap_or(&filter.key_prefix).to_owned();
+        if overlay.is_empty()
+            && let Some(keys) = inner.index.keys_for(filter)
+        {
+            let range = (Bound::Included(from.as_str()), Bound::Unbounded);
+            let keys = keys.into_iter().flat_map(|k| k.range::<str, _>(range));
+            let objects = keys.map(|k| (k.as_str(), inner.objects.get(k)));
+            return Ok(Self::page(objects, filter, limit, revision));
+        }
         let range = (Bound::Included(from.clone()), Bound::Unbounded);
         let current = inner
             .objects
@@ -193,10 +209,26 @@ impl ResourceCache {
         let changed = overlay
             .range::<String, _>(range)
             .map(|(k, v)| (k.as_str(), v.as_ref()));
+        Ok(Self::page(
+            merge_overlay(current, changed),
+            filter,
+            limit,
+            revision,
+        ))
+    }
+
+    /// One page of `objects` (key order, from the page's start; `None`: absent at the
+    /// revision) as `filter` selects them.
+    fn page<'a>(
+        objects: impl Iterator<Item = (&'a str, Option<&'a Arc<CachedObject>>)>,
+        filter: &Filter,
+        limit: usize,
+        revision: Revision,
+    ) -> Page {
         let mut items = Vec::new();
         let mut next_key = None;
         let mut remaining = 0u64;
-        for (key, obj) in merge_overlay(current, changed) {
+        for (key, obj) in objects {
             if !key.starts_with(&filter.key_prefix) {
                 break;
             }
@@ -215,12 +247,12 @@ impl ResourceCache {
         if remaining == 0 {
             next_key = None;
         }
-        Ok(Page {
+        Page {
             items,
             revision,
             next_key,
             remaining,
-        })
+        }
     }
 
     fn overlay(inner: &Inner, revision: Revision) -> BTreeMap<String, Option<Arc<CachedObject>>> {
@@ -528,5 +560,79 @@ mod tests {
         assert_eq!(revs(&mut n1), [6]);
         let moved = c.inner.read().history.back().unwrap().clone();
         assert_eq!(on("n2").translate(&moved), Some(EventKind::Deleted));
+    }
+
+    #[test]
+    fn node_pinned_lists_read_the_index_and_agree_with_a_scan() {
+        let c = ResourceCache::new(registry::find("", "v1", "pods").unwrap(), 100);
+        c.replace(vec![pod("p0", 1, "n1").kv], 1);
+        c.apply(&pod("p1", 2, "n1"));
+        c.apply(&pod("p2", 3, "n2"));
+        c.apply(&pod("p3", 4, ""));
+        c.apply(&pod("p3", 5, "n1")); // bound
+        let mut gone = pod("p1", 6, "n1");
+        gone.kind = EventKind::Deleted;
+        c.apply(&gone);
+        let on = |prefix: &str, node: &str| Filter {
+            key_prefix: prefix.into(),
+            fields: crate::selector::field::FieldSelector::parse(&format!("spec.nodeName={node}"))
+                .unwrap(),
+            ..Default::default()
+        };
+        let names = |page: &Page| -> Vec<String> {
+            page.items
+                .iter()
+                .map(|o| o.key.rsplit('/').next().unwrap().to_owned())
+                .collect()
+        };
+        let n1 = on("/registry/pods/a/", "n1");
+        assert_eq!(names(&c.list(&n1, 6, None, None, 0).unwrap()), ["p0", "p3"]);
+        assert!(
+            c.list(&on("/registry/pods/b/", "n1"), 6, None, None, 0)
+                .unwrap()
+                .items
+                .is_empty()
+        );
+        assert!(
+            c.list(&on("/registry/pods/", "n9"), 6, None, None, 0)
+                .unwrap()
+                .items
+                .is_empty()
+        );
+        // Pages: the first names where the next starts.
+        let first = c.list(&n1, 6, None, None, 1).unwrap();
+        assert_eq!(names(&first), ["p0"]);
+        let next = first.next_key.unwrap();
+        let rest = c.list(&n1, 6, None, Some(&format!("{next}\0")), 1).unwrap();
+        assert_eq!(names(&rest), ["p3"]);
+        // An older revision is rebuilt from the window (the index holds only now).
+        assert_eq!(
+            names(&c.list(&n1, 6, Some(3), None, 0).unwrap()),
+            ["p0", "p1"]
+        );
+    }
+
+    #[test]
+    fn a_name_pinned_node_watcher_is_woken_only_by_its_node() {
+        let c = ResourceCache::new(registry::find("", "v1", "nodes").unwrap(), 100);
+        c.replace(vec![], 1);
+        let named = Filter {
+            key_prefix: "/registry/minions/".into(),
+            fields: crate::selector::field::FieldSelector::parse("metadata.name=n1").unwrap(),
+            ..Default::default()
+        };
+        let mut n1 = c.watch_from(1, &named).unwrap().receiver;
+        for (rev, name) in [(2, "n2"), (3, "n1"), (4, "n3")] {
+            c.apply(&ev(
+                EventKind::Added,
+                &format!("/registry/minions/{name}"),
+                rev,
+                "1",
+            ));
+        }
+        let woken: Vec<_> = std::iter::from_fn(|| n1.try_recv().ok())
+            .map(|e| e.rev())
+            .collect();
+        assert_eq!(woken, [3]);
     }
 }
