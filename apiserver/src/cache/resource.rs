@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::broadcast;
 
 use super::channels::Channels;
@@ -50,7 +50,9 @@ pub struct WatchStart {
 #[derive(Debug)]
 struct Inner {
     /// Live events; replaced (closing every watcher) when the content is replaced.
-    channels: Channels,
+    /// Locked inside the read lock to subscribe (so subscribing never waits for, or
+    /// blocks, readers), and reached through the write lock to send.
+    channels: Mutex<Channels>,
     /// Keys by trigger value, for lists that pin it.
     index: TriggerIndex,
     objects: BTreeMap<String, Arc<CachedObject>>,
@@ -76,7 +78,7 @@ impl ResourceCache {
         Self {
             def,
             inner: RwLock::new(Inner {
-                channels: Channels::new(def),
+                channels: Mutex::new(Channels::new(def)),
                 index: TriggerIndex::new(def),
                 objects: BTreeMap::new(),
                 history: VecDeque::new(),
@@ -106,7 +108,7 @@ impl ResourceCache {
         inner.last = revision;
         // Watchers of the old content end; they resume from their last resourceVersion
         // and get 410 if it is older than the new window.
-        inner.channels.reset();
+        inner.channels.get_mut().reset();
     }
 
     /// Applies one storage event and publishes it to watchers.
@@ -143,7 +145,7 @@ impl ResourceCache {
             }
         }
         inner.last = event.revision;
-        inner.channels.send(&ev);
+        inner.channels.get_mut().send(&ev);
     }
 
     /// The revision a read made now is consistent at, given the global progress `global`
@@ -277,13 +279,13 @@ impl ResourceCache {
 
     /// Starts a watch after `from` (exclusive): the events still in the window, then live.
     pub fn watch_from(&self, from: Revision, filter: &Filter) -> Result<WatchStart, TooOld> {
-        let mut inner = self.inner.write();
+        let inner = self.inner.read();
         if from < inner.oldest {
             return Err(TooOld {
                 oldest: inner.oldest,
             });
         }
-        let receiver = inner.channels.subscribe(filter);
+        let receiver = inner.channels.lock().subscribe(filter);
         let replay: Vec<_> = inner
             .history
             .iter()
@@ -303,16 +305,33 @@ impl ResourceCache {
         filter: &Filter,
         global: Revision,
     ) -> (Vec<Arc<CachedObject>>, WatchStart) {
-        let mut inner = self.inner.write();
-        let receiver = inner.channels.subscribe(filter);
+        let inner = self.inner.read();
+        let receiver = inner.channels.lock().subscribe(filter);
         let revision = Self::at(&inner, global);
-        let objects = inner
-            .objects
-            .range::<String, _>((Bound::Included(filter.key_prefix.clone()), Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(&filter.key_prefix))
-            .filter(|(_, o)| filter.matches(o))
-            .map(|(_, o)| o.clone())
-            .collect();
+        let selected = |o: &&Arc<CachedObject>| filter.matches(o);
+        let objects = match inner.index.keys_for(filter) {
+            Some(keys) => keys
+                .into_iter()
+                .flat_map(|k| {
+                    k.range::<str, _>((
+                        Bound::Included(filter.key_prefix.as_str()),
+                        Bound::Unbounded,
+                    ))
+                })
+                .take_while(|k| k.starts_with(&filter.key_prefix))
+                .filter_map(|k| inner.objects.get(k))
+                .filter(selected)
+                .cloned()
+                .collect(),
+            None => inner
+                .objects
+                .range::<String, _>((Bound::Included(filter.key_prefix.clone()), Bound::Unbounded))
+                .take_while(|(k, _)| k.starts_with(&filter.key_prefix))
+                .map(|(_, o)| o)
+                .filter(selected)
+                .cloned()
+                .collect(),
+        };
         (
             objects,
             WatchStart {
