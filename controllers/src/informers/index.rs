@@ -38,6 +38,20 @@ pub fn namespace_keys<K: Resource>(obj: &K) -> Vec<String> {
         .collect()
 }
 
+/// The index of pods by the node they are bound to (upstream's `spec.nodeName` pod index
+/// of the node lifecycle and taint eviction controllers).
+pub const BY_NODE: &str = "spec.nodeName";
+
+/// The [`BY_NODE`] index function (unbound pods are left out).
+pub fn node_keys(pod: &k8s_openapi::api::core::v1::Pod) -> Vec<String> {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.node_name.clone())
+        .filter(|n| !n.is_empty())
+        .into_iter()
+        .collect()
+}
+
 /// An index was asked for that nobody added.
 #[derive(Debug, thiserror::Error)]
 #[error("no index named {0}")]

@@ -152,3 +152,17 @@ fn applying_a_change_again_is_harmless() {
     indexes.delete(&p);
     assert!(names(&indexes, BY_CONTROLLER, "u1").is_empty());
 }
+
+#[test]
+fn pods_are_indexed_by_their_node_once_bound() {
+    let on = |node: Option<&str>| -> Pod {
+        serde_json::from_value(json!({
+            "metadata": { "name": "p", "namespace": "a" },
+            "spec": { "containers": [], "nodeName": node },
+        }))
+        .unwrap()
+    };
+    assert_eq!(node_keys(&on(Some("n1"))), ["n1"]);
+    assert!(node_keys(&on(None)).is_empty());
+    assert!(node_keys(&on(Some(""))).is_empty());
+}

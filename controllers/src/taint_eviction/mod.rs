@@ -67,6 +67,10 @@ pub async fn run(ctx: Context) {
         scheduled: Arc::default(),
         ctx: ctx.clone(),
     };
+    shared.pods.add_index(
+        crate::informers::index::BY_NODE,
+        crate::informers::index::node_keys,
+    );
     let mut node_rx = shared.nodes.subscribe();
     let mut pod_rx = shared.pods.subscribe();
     tokio::select! {
@@ -77,8 +81,12 @@ pub async fn run(ctx: Context) {
     let pods_on = {
         let pods = shared.pods.clone();
         move |queue: &WorkQueue<String>, node: Option<&str>| {
-            for pod in pods.store().state() {
-                if node_of(&pod).is_some() && (node.is_none() || node_of(&pod) == node) {
+            let pods = match node {
+                Some(node) => crate::node_lifecycle::pods_on(&pods, node),
+                None => pods.store().state(),
+            };
+            for pod in pods {
+                if node_of(&pod).is_some() {
                     queue.add(key_of(pod.as_ref()));
                 }
             }
