@@ -1,7 +1,8 @@
 //! `keelson up`: a whole cluster in one process — the API server over its store, then,
-//! each as an API client through the kubeconfig written to the data dir, the scheduler,
-//! the controllers and N simulated kubelets — until SIGTERM or SIGINT; then kubelets,
-//! controllers, scheduler and API server stop in that order, each draining.
+//! each as an API client of the server's in-process service (`local`), the scheduler, the
+//! controllers and N simulated kubelets, and a kubeconfig in the data dir for users —
+//! until SIGTERM or SIGINT; then kubelets, controllers, scheduler and API server stop in
+//! that order, each draining.
 
 mod cluster;
 mod local;
