@@ -25,6 +25,8 @@ pub use rejectors::rejectors;
 
 /// Bindings and reports in flight at once; the loop waits for one to finish beyond it.
 const MAX_TASKS_IN_FLIGHT: usize = 256;
+/// How long the scheduling loop runs cycles back to back before it yields its thread.
+const YIELD_SLICE: Duration = Duration::from_millis(2);
 
 /// The scheduling task's state.
 pub(super) struct Scheduling {
@@ -121,6 +123,7 @@ impl Scheduling {
         let start = Instant::now();
         let mut next_backoff = start + BACKOFF_FLUSH_PERIOD;
         let mut next_leftover = start + LEFTOVER_FLUSH_PERIOD;
+        let mut slice = start;
         loop {
             if *stop.borrow() {
                 return Ok(());
@@ -160,6 +163,15 @@ impl Scheduling {
             }
             if let Some(popped) = self.synced().then(|| self.queue.pop(now)).flatten() {
                 self.schedule_one(popped, now);
+                // Cycles are synchronous work: with a long queue this loop would keep its
+                // worker thread for as long as pods wait, starving the tasks that share
+                // the runtime (in `keelson up`: the controllers creating the pods, the
+                // kubelets renewing leases). Upstream's goroutine is preempted; this task
+                // gives way after each slice of cycles.
+                if slice.elapsed() >= YIELD_SLICE {
+                    tokio::task::yield_now().await;
+                    slice = Instant::now();
+                }
                 continue;
             }
             let wake = tokio::time::Instant::from_std(next_backoff.min(next_leftover));
