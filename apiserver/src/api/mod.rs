@@ -253,16 +253,17 @@ async fn handle(
     };
     // In-process clients are neither limited nor counted against the limit, as upstream's
     // exempt loopback clients (see `crate::local`).
-    let _permit = match semaphore.try_acquire() {
-        _ if loopback => None,
-        Ok(permit) => Some(permit),
-        Err(_) => {
+    let _permit = if loopback {
+        None
+    } else {
+        let Ok(permit) = semaphore.try_acquire() else {
             crate::metrics::record_dropped(mutating);
             return Err(ApiError::too_many_requests(
                 "Too many requests, please try again later.",
                 1,
             ));
-        }
+        };
+        Some(permit)
     };
     let _inflight = crate::metrics::inflight(mutating);
     let timeout = state.config().request_timeout;
