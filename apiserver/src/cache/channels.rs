@@ -17,6 +17,7 @@ use tokio::sync::broadcast;
 
 use super::object::{CacheEvent, CachedObject, Filter};
 use crate::registry::ResourceDef;
+use crate::selector::field;
 
 /// Live events a watcher may fall behind by before it must catch up from the window.
 const WATCH_BUFFER: usize = 4096;
@@ -67,7 +68,8 @@ impl Channels {
     }
 
     fn value_of<'o>(&self, object: &'o CachedObject) -> Option<&'o str> {
-        self.trigger.map(|field| value_of(field, object))
+        self.trigger
+            .map(|field| field::value(&object.fields, field))
     }
 
     /// Sends `event` to the watchers it may concern.
@@ -101,13 +103,4 @@ impl Channels {
         self.all = broadcast::channel(WATCH_BUFFER).0;
         self.by_value.clear();
     }
-}
-
-/// The value of the trigger `field` in `object` ("" when unset, as field selectors see it).
-pub(super) fn value_of<'o>(field: &str, object: &'o CachedObject) -> &'o str {
-    object
-        .fields
-        .iter()
-        .find(|(name, _)| *name == field)
-        .map_or("", |(_, v)| v.as_str())
 }

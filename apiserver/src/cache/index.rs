@@ -5,9 +5,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use super::channels::{trigger_field, value_of};
+use super::channels::trigger_field;
 use super::object::{CachedObject, Filter};
 use crate::registry::ResourceDef;
+use crate::selector::field;
 
 #[derive(Debug)]
 pub(super) struct TriggerIndex {
@@ -28,7 +29,7 @@ impl TriggerIndex {
         self.keys.clear();
         if let Some(field) = self.field {
             for object in objects {
-                let value = value_of(field, object);
+                let value = field::value(&object.fields, field);
                 self.keys
                     .entry(value.to_owned())
                     .or_default()
@@ -46,8 +47,8 @@ impl TriggerIndex {
         now: Option<&CachedObject>,
     ) {
         let Some(field) = self.field else { return };
-        let old = before.map(|o| value_of(field, o));
-        let new = now.map(|o| value_of(field, o));
+        let old = before.map(|o| field::value(&o.fields, field));
+        let new = now.map(|o| field::value(&o.fields, field));
         if old == new {
             return;
         }
@@ -67,10 +68,10 @@ impl TriggerIndex {
         }
     }
 
-    /// The keys of the objects whose trigger value `filter` pins, if it pins one (an empty
-    /// set when no object has that value).
-    pub(super) fn keys_for(&self, filter: &Filter) -> Option<Option<&BTreeSet<String>>> {
+    /// The keys of the objects whose trigger value `filter` pins, if it pins one.
+    pub(super) fn keys_for(&self, filter: &Filter) -> Option<&BTreeSet<String>> {
+        static NONE: BTreeSet<String> = BTreeSet::new();
         let value = filter.fields.exact(self.field?)?;
-        Some(self.keys.get(value))
+        Some(self.keys.get(value).unwrap_or(&NONE))
     }
 }

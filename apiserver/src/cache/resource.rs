@@ -194,22 +194,18 @@ impl ResourceCache {
         }
         // Keys changed after `revision`, with the state they had at it.
         let overlay = Self::overlay(&inner, revision);
-        let from = start.unwrap_or(&filter.key_prefix).to_owned();
-        if overlay.is_empty()
-            && let Some(keys) = inner.index.keys_for(filter)
-        {
-            let range = (Bound::Included(from.as_str()), Bound::Unbounded);
-            let keys = keys.into_iter().flat_map(|k| k.range::<str, _>(range));
-            let objects = keys.map(|k| (k.as_str(), inner.objects.get(k)));
+        let from = start.unwrap_or(&filter.key_prefix);
+        if overlay.is_empty() {
+            let objects = Self::current(&inner, filter, from).map(|(k, o)| (k, Some(o)));
             return Ok(Self::page(objects, filter, limit, revision));
         }
-        let range = (Bound::Included(from.clone()), Bound::Unbounded);
+        let range = (Bound::Included(from), Bound::Unbounded);
         let current = inner
             .objects
-            .range::<String, _>(range.clone())
+            .range::<str, _>(range)
             .map(|(k, v)| (k.as_str(), Some(v)));
         let changed = overlay
-            .range::<String, _>(range)
+            .range::<str, _>(range)
             .map(|(k, v)| (k.as_str(), v.as_ref()));
         Ok(Self::page(
             merge_overlay(current, changed),
@@ -217,6 +213,28 @@ impl ResourceCache {
             limit,
             revision,
         ))
+    }
+
+    /// The objects now, in key order from `from` on: only the keys the trigger index holds
+    /// for the value `filter` pins, if it pins one (upstream's `listByIndex`), else all.
+    fn current<'a>(
+        inner: &'a Inner,
+        filter: &Filter,
+        from: &'a str,
+    ) -> Box<dyn Iterator<Item = (&'a str, &'a Arc<CachedObject>)> + 'a> {
+        let range = (Bound::Included(from), Bound::Unbounded);
+        match inner.index.keys_for(filter) {
+            Some(keys) => Box::new(
+                keys.range::<str, _>(range)
+                    .filter_map(|k| Some((k.as_str(), inner.objects.get(k)?))),
+            ),
+            None => Box::new(
+                inner
+                    .objects
+                    .range::<str, _>(range)
+                    .map(|(k, o)| (k.as_str(), o)),
+            ),
+        }
     }
 
     /// One page of `objects` (key order, from the page's start; `None`: absent at the
@@ -308,30 +326,11 @@ impl ResourceCache {
         let inner = self.inner.read();
         let receiver = inner.channels.lock().subscribe(filter);
         let revision = Self::at(&inner, global);
-        let selected = |o: &&Arc<CachedObject>| filter.matches(o);
-        let objects = match inner.index.keys_for(filter) {
-            Some(keys) => keys
-                .into_iter()
-                .flat_map(|k| {
-                    k.range::<str, _>((
-                        Bound::Included(filter.key_prefix.as_str()),
-                        Bound::Unbounded,
-                    ))
-                })
-                .take_while(|k| k.starts_with(&filter.key_prefix))
-                .filter_map(|k| inner.objects.get(k))
-                .filter(selected)
-                .cloned()
-                .collect(),
-            None => inner
-                .objects
-                .range::<String, _>((Bound::Included(filter.key_prefix.clone()), Bound::Unbounded))
-                .take_while(|(k, _)| k.starts_with(&filter.key_prefix))
-                .map(|(_, o)| o)
-                .filter(selected)
-                .cloned()
-                .collect(),
-        };
+        let objects = Self::current(&inner, filter, &filter.key_prefix)
+            .take_while(|(k, _)| k.starts_with(&filter.key_prefix))
+            .filter(|(_, o)| filter.matches(o))
+            .map(|(_, o)| o.clone())
+            .collect();
         (
             objects,
             WatchStart {

@@ -81,10 +81,7 @@ impl FieldSelector {
     /// Whether `fields` satisfy every term.
     pub fn matches(&self, fields: &Fields) -> bool {
         self.terms.iter().all(|t| {
-            let actual = fields
-                .iter()
-                .find(|(name, _)| *name == t.field)
-                .map_or("", |(_, v)| v.as_str());
+            let actual = value(fields, &t.field);
             (actual == t.value) == (t.equal == Equality::Equal)
         })
     }
@@ -112,6 +109,14 @@ impl fmt::Display for FieldSelector {
         }
         Ok(())
     }
+}
+
+/// The value of `field` in `fields` ("" when absent, as selectors see it).
+pub fn value<'f>(fields: &'f Fields, field: &str) -> &'f str {
+    fields
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map_or("", |(_, v)| v.as_str())
 }
 
 /// metadata.name, metadata.namespace (empty string for cluster-scoped), then every def in
