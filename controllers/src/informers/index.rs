@@ -11,10 +11,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::Pod;
 use kube::Resource;
 use parking_lot::RwLock;
 
-use super::key_of;
+use super::{Informer, key_of};
 use crate::owner::controller_of;
 
 /// An index function: the keys an object is found under (none to leave it out).
@@ -43,13 +44,24 @@ pub fn namespace_keys<K: Resource>(obj: &K) -> Vec<String> {
 pub const BY_NODE: &str = "spec.nodeName";
 
 /// The [`BY_NODE`] index function (unbound pods are left out).
-pub fn node_keys(pod: &k8s_openapi::api::core::v1::Pod) -> Vec<String> {
+pub fn node_keys(pod: &Pod) -> Vec<String> {
     pod.spec
         .as_ref()
         .and_then(|s| s.node_name.clone())
         .filter(|n| !n.is_empty())
         .into_iter()
         .collect()
+}
+
+/// The pods bound to `node`: through the [`BY_NODE`] index, else the whole store.
+pub fn pods_on_node(pods: &Informer<Pod>, node: &str) -> Vec<Arc<Pod>> {
+    pods.by_index(BY_NODE, node).unwrap_or_else(|_| {
+        pods.store()
+            .state()
+            .into_iter()
+            .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node))
+            .collect()
+    })
 }
 
 /// An index was asked for that nobody added.

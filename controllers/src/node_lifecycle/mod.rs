@@ -23,7 +23,7 @@ use crate::events::Recorder;
 use kube::{Api, Resource as _};
 use parking_lot::Mutex;
 
-use crate::informers::index::{BY_NODE, node_keys};
+use crate::informers::index::{BY_NODE, node_keys, pods_on_node};
 use crate::informers::{Change, Informer, Received};
 use crate::manager::Context;
 use crate::runner::{Requeue, run_workers};
@@ -200,21 +200,10 @@ async fn sync(shared: &Shared, name: String) -> Result<Requeue, Error> {
     Ok(Requeue::No)
 }
 
-/// The pods bound to `node`: through the [`BY_NODE`] index, else the whole store.
-pub(crate) fn pods_on(pods: &Informer<Pod>, node: &str) -> Vec<Arc<Pod>> {
-    pods.by_index(BY_NODE, node).unwrap_or_else(|_| {
-        pods.store()
-            .state()
-            .into_iter()
-            .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node))
-            .collect()
-    })
-}
-
 /// Upstream's `MarkPodsNotReady`: every Ready pod on the node gets Ready=False and a
 /// `NodeNotReady` event.
 async fn mark_pods_not_ready(shared: &Shared, node: &str, now: Timestamp) -> Result<(), Error> {
-    let on_node = pods_on(&shared.pods, node)
+    let on_node = pods_on_node(&shared.pods, node)
         .into_iter()
         .filter(|p| crate::podutil::is_ready(p));
     for pod in on_node {

@@ -17,6 +17,7 @@ use crate::events::Recorder;
 use kube::{Api, Resource as _};
 use parking_lot::Mutex;
 
+use crate::informers::index::{BY_NODE, node_keys, pods_on_node};
 use crate::informers::{Change, Informer, Received, key_of, split_key};
 use crate::manager::Context;
 use crate::node_lifecycle::record;
@@ -67,10 +68,7 @@ pub async fn run(ctx: Context) {
         scheduled: Arc::default(),
         ctx: ctx.clone(),
     };
-    shared.pods.add_index(
-        crate::informers::index::BY_NODE,
-        crate::informers::index::node_keys,
-    );
+    shared.pods.add_index(BY_NODE, node_keys);
     let mut node_rx = shared.nodes.subscribe();
     let mut pod_rx = shared.pods.subscribe();
     tokio::select! {
@@ -82,7 +80,7 @@ pub async fn run(ctx: Context) {
         let pods = shared.pods.clone();
         move |queue: &WorkQueue<String>, node: Option<&str>| {
             let pods = match node {
-                Some(node) => crate::node_lifecycle::pods_on(&pods, node),
+                Some(node) => pods_on_node(&pods, node),
                 None => pods.store().state(),
             };
             for pod in pods {

@@ -186,6 +186,7 @@ impl Scheduling {
                 Ok(()) = stop.changed() => {}
                 Ok(()) = leading.changed() => {}
             }
+            slice = Instant::now();
         }
     }
 
