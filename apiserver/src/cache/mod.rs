@@ -5,6 +5,11 @@
 //! there and routes each event to the cache of its resource. A global progress counter
 //! says which revision has been applied everywhere, so a consistent read ("resourceVersion
 //! unset") asks storage for its current revision and waits until the cache has reached it.
+//!
+//! The follower runs on a thread of its own (a one-thread runtime), not among the request
+//! handlers: every consistent read waits for it, so it must not queue behind the work it
+//! unblocks. On a busy server a task sharing the workers got one turn per pass of the run
+//! queue and fell seconds behind storage; reads then timed out.
 
 mod channels;
 mod index;
@@ -49,7 +54,7 @@ pub struct Caches {
     by_prefix: HashMap<&'static str, Arc<ResourceCache>>,
     progress: watch::Sender<Revision>,
     config: CacheConfig,
-    follower: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    follower: parking_lot::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
 
 const LIST_PAGE: usize = 5_000;
@@ -79,7 +84,8 @@ impl Caches {
             follower: parking_lot::Mutex::new(None),
         });
         let revision = caches.relist().await?;
-        let follower = tokio::spawn(follow(Arc::downgrade(&caches), revision, shutdown));
+        let follower = spawn_follower(follow(Arc::downgrade(&caches), revision, shutdown))
+            .map_err(|e| StorageError::Internal(format!("starting the watch cache: {e}")))?;
         *caches.follower.lock() = Some(follower);
         Ok(caches)
     }
@@ -176,6 +182,26 @@ impl Caches {
             Err(StorageError::Timeout(self.config.catch_up_timeout))
         }
     }
+}
+
+/// Runs `follower` on a new thread with a one-thread runtime of its own (the storage watch
+/// it starts runs there too); the receiver hears when it has ended.
+fn spawn_follower(
+    follower: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<tokio::sync::oneshot::Receiver<()>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (done, ended) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("watch-cache".to_owned())
+        .spawn(move || {
+            runtime.block_on(follower);
+            // The storage watch's task ends with the runtime, before anyone hears "ended".
+            drop(runtime);
+            let _ = done.send(());
+        })?;
+    Ok(ended)
 }
 
 /// Follows the storage watch, routing events; relists when the watch fails.
