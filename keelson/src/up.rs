@@ -84,6 +84,8 @@ pub(crate) struct UpConfig {
     pub(crate) node_monitor_grace_period: Duration,
     /// How long each component drains.
     pub(crate) drain_timeout: Duration,
+    /// The pod network node IPAM hands out: cluster CIDR and per-node mask.
+    pub(crate) pod_network: (String, u8),
 }
 
 impl Args {
@@ -135,8 +137,28 @@ impl Args {
             nodes,
             node_monitor_grace_period: self.node_monitor_grace_period,
             drain_timeout,
+            pod_network: pod_network(self.nodes),
         })
     }
+}
+
+/// The cluster CIDR and per-node mask for `nodes` nodes: kind's 10.244.0.0/16 in /24s (256
+/// nodes) when that is enough, else the smallest block at the top of 10/8 whose /24s go
+/// round — 10.240.0.0/12 for up to 4,096 nodes, down to 10.128.0.0/9 — and past 32,768
+/// nodes that /9 in /25s (128 addresses, room for 110 pods). None of these meets the
+/// Service range, 10.96.0.0/12. A cluster too small for its nodes would leave most of them
+/// without a range, each retried with a `CIDRNotAvailable` event.
+fn pod_network(nodes: u32) -> (String, u8) {
+    if nodes <= 256 {
+        return ("10.244.0.0/16".to_owned(), 24);
+    }
+    let bits = nodes.next_power_of_two().trailing_zeros();
+    if bits > 15 {
+        return ("10.128.0.0/9".to_owned(), 25);
+    }
+    let prefix = 24 - bits;
+    let second = 256 - (1u32 << (16 - prefix));
+    (format!("10.{second}.0.0/{prefix}"), 24)
 }
 
 /// The name of node `index` (from 1).
@@ -233,6 +255,28 @@ mod tests {
         assert_eq!(config.cluster_url.to_string(), "http://127.0.0.1:4321/");
         // Only the kubeconfig is left: the temporary file was renamed over it.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn the_pod_network_gives_every_node_a_range() {
+        let blocks = |(cidr, mask): (String, u8)| {
+            let prefix: u32 = cidr.rsplit_once('/').unwrap().1.parse().unwrap();
+            1u64 << (u32::from(mask) - prefix)
+        };
+        assert_eq!(pod_network(1), ("10.244.0.0/16".to_owned(), 24));
+        assert_eq!(pod_network(256), ("10.244.0.0/16".to_owned(), 24));
+        assert_eq!(pod_network(257), ("10.254.0.0/15".to_owned(), 24));
+        assert_eq!(pod_network(5_000), ("10.224.0.0/11".to_owned(), 24));
+        assert_eq!(pod_network(32_768), ("10.128.0.0/9".to_owned(), 24));
+        assert_eq!(pod_network(MAX_NODES), ("10.128.0.0/9".to_owned(), 25));
+        for nodes in [
+            1, 255, 256, 257, 1_000, 4_096, 4_097, 30_000, 32_769, MAX_NODES,
+        ] {
+            assert!(
+                blocks(pod_network(nodes)) >= u64::from(nodes),
+                "{nodes} nodes"
+            );
+        }
     }
 
     fn parse(args: &[&str]) -> Result<UpConfig, String> {

@@ -31,8 +31,7 @@ pub(crate) async fn run(config: UpConfig) -> anyhow::Result<()> {
     let client = || local::client(server.local_service());
     let scheduler_client = client();
     let controllers_client = client();
-    // One client for every kubelet: clones share its request queue.
-    let kubelets_client = client();
+    let kubelets_service = server.local_service();
     let server = Component::spawn("API server", |stop| serve(server, stop));
     let kubeconfig = dir.join("kubeconfig");
     write_kubeconfig(&kubeconfig, &url)?;
@@ -54,6 +53,9 @@ pub(crate) async fn run(config: UpConfig) -> anyhow::Result<()> {
     let mut settings = keelson_controllers::Settings::new(keelson_client::identity());
     settings.local_path_root = dir.join("local-path");
     settings.node_monitor_grace_period = config.node_monitor_grace_period;
+    let (cluster_cidr, node_mask) = config.pod_network.clone();
+    settings.cluster_cidr = Some(cluster_cidr);
+    settings.node_cidr_mask_size = node_mask;
     settings.drain_timeout = config.drain_timeout;
     let controllers = Component::spawn("controllers", |stop| async move {
         keelson_controllers::run(controllers_client, settings, stop)
@@ -62,7 +64,7 @@ pub(crate) async fn run(config: UpConfig) -> anyhow::Result<()> {
     });
     let count = config.nodes.len();
     let kubelets = Component::spawn("kubelets", |stop| {
-        let (members, stop_members) = start_kubelets(&kubelets_client, config.nodes);
+        let (members, stop_members) = start_kubelets(&kubelets_service, config.nodes);
         run_group(members, stop_members, stop)
     });
     eprintln!(
@@ -91,9 +93,11 @@ async fn serve(mut server: RunningServer, mut stop: watch::Receiver<bool>) -> an
     }
 }
 
-/// Spawns every kubelet at once, all watching one stop channel.
+/// Spawns every kubelet at once, all watching one stop channel. Each has a client of its
+/// own, as a kubelet process does: one client shared by 5,000 kubelets queued their Lease
+/// renewals behind each other's requests until the nodes went Unknown.
 fn start_kubelets(
-    client: &kube::Client,
+    service: &keelson_apiserver::local::LocalService,
     nodes: Vec<KubeletConfig>,
 ) -> (JoinSet<anyhow::Result<()>>, watch::Sender<bool>) {
     let (stop, stop_rx) = watch::channel(false);
@@ -101,7 +105,8 @@ fn start_kubelets(
     for node in nodes {
         let name = node.node_name.clone();
         let runtime = Arc::new(Simulated::new(&name));
-        let kubelet = keelson_kubelet::run(client.clone(), node, runtime, stop_rx.clone());
+        let client = local::client(service.clone());
+        let kubelet = keelson_kubelet::run(client, node, runtime, stop_rx.clone());
         set.spawn(async move {
             kubelet
                 .await
