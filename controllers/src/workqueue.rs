@@ -2,6 +2,7 @@
 //! queued at most once, never handed to two workers at once (a key added while it is
 //! being processed is queued again when the worker is done), and failures come back
 //! after a per-key exponential backoff (5 ms doubling to 1000 s) that `forget` resets.
+//! A key may also be told to rest (`rest`): until then it is not handed out, and adds wait.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::Hash;
@@ -16,6 +17,8 @@ use tokio::time::Instant;
 pub const BASE_DELAY: Duration = Duration::from_millis(5);
 /// Longest retry delay.
 pub const MAX_DELAY: Duration = Duration::from_secs(1000);
+/// Resting keys remembered before those whose rest is over are dropped.
+const RESTING_PRUNE_AT: usize = 1024;
 
 #[derive(Debug)]
 struct State<T> {
@@ -29,6 +32,8 @@ struct State<T> {
     /// Earliest delayed add per key (a later one for the same key is dropped).
     waiting_at: HashMap<T, Instant>,
     failures: HashMap<T, u32>,
+    /// Keys not to hand out before the given time.
+    resting: HashMap<T, Instant>,
     seq: u64,
     shut: bool,
 }
@@ -66,6 +71,7 @@ impl<T: Clone + Eq + Hash> WorkQueue<T> {
                 waiting: BTreeMap::new(),
                 waiting_at: HashMap::new(),
                 failures: HashMap::new(),
+                resting: HashMap::new(),
                 seq: 0,
                 shut: false,
             })),
@@ -98,21 +104,21 @@ impl<T: Clone + Eq + Hash> WorkQueue<T> {
         if s.shut {
             return;
         }
-        if let Some(existing) = s.waiting_at.get(&key) {
-            if *existing <= at {
-                return;
-            }
-            let existing = *existing;
-            s.waiting
-                .retain(|(when, _), k| !(*when == existing && *k == key));
-        }
-        s.seq += 1;
-        let seq = s.seq;
-        s.waiting.insert((at, seq), key.clone());
-        s.waiting_at.insert(key, at);
+        wait_until(&mut s, key, at);
         drop(s);
         // Wake a worker so it recomputes when to wake next.
         self.notify.notify_one();
+    }
+
+    /// Holds `key` back until `until`: it is not handed out before then, however often it
+    /// is added (the adds meanwhile make one, at `until`).
+    pub fn rest(&self, key: &T, until: Instant) {
+        let mut s = self.state.lock();
+        if s.resting.len() >= RESTING_PRUNE_AT {
+            let now = Instant::now();
+            s.resting.retain(|_, at| *at > now);
+        }
+        s.resting.insert(key.clone(), until);
     }
 
     /// Queues `key` after its backoff, and lengthens the backoff.
@@ -151,8 +157,15 @@ impl<T: Clone + Eq + Hash> WorkQueue<T> {
                     return None;
                 }
                 promote_due(&mut s);
-                if let Some(key) = s.queue.pop_front() {
+                while let Some(key) = s.queue.pop_front() {
                     s.dirty.remove(&key);
+                    if let Some(&until) = s.resting.get(&key) {
+                        if until > Instant::now() {
+                            wait_until(&mut s, key, until);
+                            continue;
+                        }
+                        s.resting.remove(&key);
+                    }
                     s.processing.insert(key.clone());
                     // Others may be waiting and more work may be queued.
                     if !s.queue.is_empty() {
@@ -200,6 +213,22 @@ impl<T: Clone + Eq + Hash> WorkQueue<T> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Records a delayed add of `key` at `at` (an earlier pending one for the key wins).
+fn wait_until<T: Clone + Eq + Hash>(s: &mut State<T>, key: T, at: Instant) {
+    if let Some(existing) = s.waiting_at.get(&key) {
+        if *existing <= at {
+            return;
+        }
+        let existing = *existing;
+        s.waiting
+            .retain(|(when, _), k| !(*when == existing && *k == key));
+    }
+    s.seq += 1;
+    let seq = s.seq;
+    s.waiting.insert((at, seq), key.clone());
+    s.waiting_at.insert(key, at);
 }
 
 /// Moves delayed keys whose time has come into the queue.
@@ -278,6 +307,31 @@ mod tests {
         assert_eq!(before.elapsed(), Duration::from_millis(10));
         q.forget(&"x");
         assert_eq!(q.retries(&"x"), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_resting_key_waits_out_its_rest_however_often_it_is_added() {
+        let q = WorkQueue::new();
+        q.add("slow");
+        assert_eq!(q.get().await.unwrap(), "slow");
+        let start = Instant::now();
+        q.rest(&"slow", start + Duration::from_millis(300));
+        // Added while held, and again after: handed out once, when the rest is over.
+        q.add("slow");
+        q.done(&"slow");
+        q.add("slow");
+        q.add("quick");
+        assert_eq!(q.get().await.unwrap(), "quick");
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        q.done(&"quick");
+        assert_eq!(q.get().await.unwrap(), "slow");
+        assert_eq!(start.elapsed(), Duration::from_millis(300));
+        q.done(&"slow");
+        assert!(q.is_empty());
+        // The rest is over: added again, it is handed out at once.
+        q.add("slow");
+        assert_eq!(q.get().await.unwrap(), "slow");
+        assert_eq!(start.elapsed(), Duration::from_millis(300));
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@
 //! pods to delete, [`status`] computes the status).
 
 pub mod manage;
+pub mod memo;
 pub mod ranking;
 pub mod status;
 pub mod sync;
@@ -43,6 +44,10 @@ pub struct Shared {
     pub sets: Informer<ReplicaSet>,
     /// Pods, indexed [`BY_CONTROLLER`].
     pub pods: Informer<Pod>,
+    /// What the last sync of each ReplicaSet concluded about its pods.
+    pub memo: memo::Memo,
+    /// The controller's queue (a ReplicaSet whose pods take long to look over rests in it).
+    pub queue: WorkQueue<String>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -72,8 +77,10 @@ pub async fn run(ctx: Context) {
         ctx: ctx.clone(),
         sets,
         pods,
+        memo: memo::Memo::default(),
+        queue: WorkQueue::new(),
     });
-    let queue = WorkQueue::new();
+    let queue = shared.queue.clone();
     enqueue_all(&shared, &queue);
     let watch = tokio::spawn(watch(
         shared.clone(),

@@ -1,6 +1,7 @@
 //! A ReplicaSet's status from its pods (upstream's `calculateStatus`): counts, observed
 //! generation and the `ReplicaFailure` condition, and when availability changes next.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,49 +23,95 @@ pub struct ManageFailure {
     pub message: String,
 }
 
-fn min_ready_seconds(rs: &ReplicaSet) -> i32 {
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// The labels every pod of `rs` gets from its template.
+pub fn template_labels(rs: &ReplicaSet) -> BTreeMap<String, String> {
+    rs.spec
+        .as_ref()
+        .and_then(|s| s.template.as_ref())
+        .and_then(|t| t.metadata.as_ref())
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default()
+}
+
+/// Whether `pod` carries every label in `template` (a "fully labeled" replica).
+pub fn fully_labeled(template: &BTreeMap<String, String>, pod: &Pod) -> bool {
+    let labels = pod.metadata.labels.as_ref();
+    template
+        .iter()
+        .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+}
+
+/// The pod counts a ReplicaSet's status reports, over the active pods it owns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Active pods owned.
+    pub replicas: usize,
+    /// Of those, pods with every template label.
+    pub labeled: usize,
+    /// Pods Ready.
+    pub ready: usize,
+    /// Pods Ready for minReadySeconds.
+    pub available: usize,
+}
+
+impl Counts {
+    /// Counts one owned pod, whose labeled and ready facts are known.
+    pub fn add(
+        &mut self,
+        pod: &Pod,
+        labeled: bool,
+        ready: bool,
+        min_ready_seconds: i32,
+        now: jiff::Timestamp,
+    ) {
+        self.replicas += 1;
+        self.labeled += usize::from(labeled);
+        if ready {
+            self.ready += 1;
+            if min_ready_seconds <= 0 || podutil::is_available(pod, min_ready_seconds, now) {
+                self.available += 1;
+            }
+        }
+    }
+
+    /// The counts over `pods`, each looked at afresh.
+    pub fn of(rs: &ReplicaSet, pods: &[Arc<Pod>], now: jiff::Timestamp) -> Self {
+        let template = template_labels(rs);
+        let mrs = min_ready_seconds(rs);
+        let mut counts = Self::default();
+        for pod in pods {
+            counts.add(
+                pod,
+                fully_labeled(&template, pod),
+                podutil::is_ready(pod),
+                mrs,
+                now,
+            );
+        }
+        counts
+    }
+}
+
+/// The minReadySeconds of `rs` (0 when unset).
+pub fn min_ready_seconds(rs: &ReplicaSet) -> i32 {
     rs.spec
         .as_ref()
         .and_then(|s| s.min_ready_seconds)
         .unwrap_or(0)
 }
 
-fn count(n: usize) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-/// The status `rs` should have with the active pods it owns, `pods`, after `failure`.
+/// The status `rs` should have with `counts` of the active pods it owns, after `failure`.
 pub fn calculate(
     rs: &ReplicaSet,
-    pods: &[Arc<Pod>],
+    counts: Counts,
     failure: Option<&ManageFailure>,
     now: jiff::Timestamp,
 ) -> ReplicaSetStatus {
     let mut status = rs.status.clone().unwrap_or_default();
-    let template_labels = rs
-        .spec
-        .as_ref()
-        .and_then(|s| s.template.as_ref())
-        .and_then(|t| t.metadata.as_ref())
-        .and_then(|m| m.labels.clone())
-        .unwrap_or_default();
-    let mrs = min_ready_seconds(rs);
-    let (mut labeled, mut ready, mut available) = (0, 0, 0);
-    for pod in pods {
-        let labels = pod.metadata.labels.as_ref();
-        if template_labels
-            .iter()
-            .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-        {
-            labeled += 1;
-        }
-        if podutil::is_ready(pod) {
-            ready += 1;
-            if podutil::is_available(pod, mrs, now) {
-                available += 1;
-            }
-        }
-    }
     let conditions = status.conditions.get_or_insert_with(Vec::new);
     let existing = conditions.iter().any(|c| c.type_ == REPLICA_FAILURE);
     match failure {
@@ -81,10 +128,10 @@ pub fn calculate(
     if conditions.is_empty() {
         status.conditions = None;
     }
-    status.replicas = count(pods.len());
-    status.fully_labeled_replicas = Some(labeled);
-    status.ready_replicas = Some(ready);
-    status.available_replicas = Some(available);
+    status.replicas = count(counts.replicas);
+    status.fully_labeled_replicas = Some(count(counts.labeled));
+    status.ready_replicas = Some(count(counts.ready));
+    status.available_replicas = Some(count(counts.available));
     status
 }
 
@@ -179,7 +226,7 @@ mod tests {
             pod(full, None),
         ];
         let set = rs(4, 10, None);
-        let status = calculate(&set, &pods, None, now);
+        let status = calculate(&set, Counts::of(&set, &pods, now), None, now);
         assert_eq!(status.replicas, 4);
         assert_eq!(status.fully_labeled_replicas, Some(3));
         assert_eq!(status.ready_replicas, Some(3));
@@ -201,20 +248,30 @@ mod tests {
             reason: "FailedCreate",
             message: "quota".into(),
         };
-        let status = calculate(&rs(2, 0, None), &[], Some(&failure), now);
+        let status = calculate(&rs(2, 0, None), Counts::default(), Some(&failure), now);
         let conds = status.conditions.unwrap();
         assert_eq!(conds.len(), 1);
         assert_eq!(conds[0].reason.as_deref(), Some("FailedCreate"));
         assert_eq!(conds[0].message.as_deref(), Some("quota"));
 
         // An existing failure condition is kept as it is while failures go on.
-        let status = calculate(&rs(2, 0, Some("FailedDelete")), &[], Some(&failure), now);
+        let status = calculate(
+            &rs(2, 0, Some("FailedDelete")),
+            Counts::default(),
+            Some(&failure),
+            now,
+        );
         assert_eq!(
             status.conditions.unwrap()[0].message.as_deref(),
             Some("old")
         );
         // And removed once creating or deleting succeeds.
-        let status = calculate(&rs(2, 0, Some("FailedCreate")), &[], None, now);
+        let status = calculate(
+            &rs(2, 0, Some("FailedCreate")),
+            Counts::default(),
+            None,
+            now,
+        );
         assert_eq!(status.conditions, None);
     }
 
@@ -222,7 +279,7 @@ mod tests {
     fn unchanged_status_is_not_written() {
         let now = jiff::Timestamp::from_second(1000).unwrap();
         let mut set = rs(0, 0, None);
-        let status = calculate(&set, &[], None, now);
+        let status = calculate(&set, Counts::default(), None, now);
         assert!(needs_update(&set, &status), "observed generation is behind");
         let mut written = status.clone();
         written.observed_generation = Some(3);

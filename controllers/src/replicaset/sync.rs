@@ -6,17 +6,26 @@ use std::sync::Arc;
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Patch, PatchParams, PostParams};
-use kube::core::{Selector, SelectorExt as _};
+use kube::core::Selector;
 use kube::{Api, ResourceExt as _};
 
 use super::Shared;
 use super::manage::manage;
-use super::status::{calculate, needs_update, next_available};
+use super::memo::Facts;
+use super::status::{Counts, calculate, min_ready_seconds, needs_update, next_available};
 use crate::informers::index::UnknownIndex;
 use crate::informers::split_key;
 use crate::owner::{self, Claim};
-use crate::podutil;
 use crate::runner::Requeue;
+
+/// When looking over a ReplicaSet's pods took at least this long (it has very many), its
+/// key rests [`REST_FACTOR`] times as long before the next sync. Every pod event wakes the
+/// ReplicaSet, and one with 150,000 pods, synced back to back, kept a core busy at the
+/// scheduler's and kubelets' cost. (Upstream's controller manager is paced by its client's
+/// default limit of 20 requests/s instead.) Smaller ReplicaSets never rest.
+const REST_AFTER: std::time::Duration = std::time::Duration::from_millis(5);
+/// How many times its look-over a ReplicaSet rests for.
+const REST_FACTOR: u32 = 3;
 
 /// Why a sync failed (it is retried with backoff).
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +65,7 @@ pub async fn sync(shared: &Shared, key: &str) -> Result<Requeue, SyncError> {
     let namespace = namespace.unwrap_or_default();
     let Some(rs) = shared.sets.get(Some(namespace), name) else {
         shared.expectations.delete(key);
+        shared.memo.forget(key);
         return Ok(Requeue::No);
     };
     let may_manage = shared.expectations.satisfied(key);
@@ -69,15 +79,25 @@ pub async fn sync(shared: &Shared, key: &str) -> Result<Requeue, SyncError> {
             return Ok(Requeue::No);
         }
     };
-    let candidates = candidates(shared, &rs, namespace)?;
-    let pods = claim(shared, &rs, key, &selector, candidates).await?;
+    let scanning = tokio::time::Instant::now();
+    let candidates = shared
+        .pods
+        .owned_or_orphans(&rs.uid().unwrap_or_default(), namespace)?;
+    let candidates = shared.memo.facts(key, &rs, &selector, candidates);
+    let took = scanning.elapsed();
+    if took >= REST_AFTER {
+        shared
+            .queue
+            .rest(&key.to_owned(), scanning + took * (REST_FACTOR + 1));
+    }
+    let (pods, counts) = claim(shared, &rs, key, candidates).await?;
 
     let failure = if may_manage && rs.metadata.deletion_timestamp.is_none() {
         manage(shared, &rs, key, &pods).await
     } else {
         None
     };
-    let status = calculate(&rs, &pods, failure.as_ref(), jiff::Timestamp::now());
+    let status = calculate(&rs, counts, failure.as_ref(), jiff::Timestamp::now());
     write_status(shared, &rs, status).await?;
     if let Some(failure) = failure {
         return Err(SyncError::Manage(failure.message));
@@ -85,44 +105,34 @@ pub async fn sync(shared: &Shared, key: &str) -> Result<Requeue, SyncError> {
     Ok(next_available(&rs, &pods, jiff::Timestamp::now()).map_or(Requeue::No, Requeue::After))
 }
 
-/// The active pods `rs` may claim: those it controls and its namespace's orphans
-/// (upstream's `getRSPods`, through the controller index). Pods of another controller are
-/// left out: claiming ignores them.
-fn candidates(
-    shared: &Shared,
-    rs: &ReplicaSet,
-    namespace: &str,
-) -> Result<Vec<Arc<Pod>>, UnknownIndex> {
-    let mut pods = shared
-        .pods
-        .owned_or_orphans(&rs.uid().unwrap_or_default(), namespace)?;
-    pods.retain(|p| podutil::is_active(p));
-    Ok(pods)
-}
-
 /// The active pods `rs` owns after adopting matching orphans and releasing owned pods that
-/// stopped matching (upstream's `ClaimPods`).
+/// stopped matching (upstream's `ClaimPods`), and their counts. `candidates` are the pods
+/// it controls and its namespace's orphans (upstream's `getRSPods`, through the controller
+/// index), with their facts.
 async fn claim(
     shared: &Shared,
     rs: &ReplicaSet,
     key: &str,
-    selector: &Selector,
-    candidates: Vec<Arc<Pod>>,
-) -> Result<Vec<Arc<Pod>>, SyncError> {
+    candidates: Vec<(Arc<Pod>, Facts)>,
+) -> Result<(Vec<Arc<Pod>>, Counts), SyncError> {
     let uid = rs.uid().unwrap_or_default();
-    let deleting = rs.metadata.deletion_timestamp.is_some();
     let api: Api<Pod> = Api::namespaced(
         shared.ctx.client.clone(),
         &rs.namespace().unwrap_or_default(),
     );
+    let (mrs, now) = (min_ready_seconds(rs), jiff::Timestamp::now());
     let mut claimed = Vec::new();
+    let mut counts = Counts::default();
     let mut first_error = None;
     let mut fresh_checked = false;
-    for pod in candidates {
-        let matches = selector.matches(pod.labels());
-        let pod_uid = pod.uid().unwrap_or_default();
-        let outcome = match owner::decide(&uid, deleting, matches, &pod.metadata) {
+    for (pod, facts) in candidates {
+        if !facts.active {
+            continue;
+        }
+        let pod_uid = || pod.uid().unwrap_or_default();
+        let outcome = match facts.claim {
             Claim::Owned => {
+                counts.add(&pod, facts.labeled, facts.ready, mrs, now);
                 claimed.push(pod);
                 continue;
             }
@@ -134,7 +144,7 @@ async fn claim(
                     recheck(shared, rs, key).await?;
                     fresh_checked = true;
                 }
-                let patch = owner::adopt_patch(&owner::controller_ref(rs), &pod_uid);
+                let patch = owner::adopt_patch(&owner::controller_ref(rs), &pod_uid());
                 match api
                     .patch(
                         &pod.name_any(),
@@ -144,14 +154,17 @@ async fn claim(
                     .await
                 {
                     Ok(adopted) => {
-                        claimed.push(Arc::new(adopted));
+                        let adopted = Arc::new(adopted);
+                        // Its facts are those of the matching orphan it was, now ours.
+                        counts.add(&adopted, facts.labeled, facts.ready, mrs, now);
+                        claimed.push(adopted);
                         Ok(())
                     }
                     Err(error) => Err(error),
                 }
             }
             Claim::Release => {
-                let patch = owner::release_patch(&uid, &pod_uid);
+                let patch = owner::release_patch(&uid, &pod_uid());
                 api.patch(
                     &pod.name_any(),
                     &PatchParams::default(),
@@ -172,7 +185,7 @@ async fn claim(
     }
     match first_error {
         Some(error) => Err(error.into()),
-        None => Ok(claimed),
+        None => Ok((claimed, counts)),
     }
 }
 
