@@ -23,7 +23,7 @@ use crate::runner::Requeue;
 /// ReplicaSet, and one with 150,000 pods, synced back to back, kept a core busy at the
 /// scheduler's and kubelets' cost. (Upstream's controller manager is paced by its client's
 /// default limit of 20 requests/s instead.) Smaller ReplicaSets never rest.
-const REST_AFTER: std::time::Duration = std::time::Duration::from_millis(5);
+const REST_AFTER: std::time::Duration = std::time::Duration::from_millis(20);
 /// How many times its look-over a ReplicaSet rests for.
 const REST_FACTOR: u32 = 3;
 
