@@ -109,8 +109,12 @@ fn per_host_and_min_domains() {
     };
     let mut labelled = nodes.clone();
     for n in &mut labelled {
-        n.labels
+        let mut node = (*n.node).clone();
+        node.metadata
+            .labels
+            .get_or_insert_with(Default::default)
             .insert("kubernetes.io/hostname".to_owned(), n.name.clone());
+        n.set_node(Arc::new(node));
     }
     // Counts per host: n1 2, n2 0, n3 1, n4 0 → minimum 0.
     assert_eq!(

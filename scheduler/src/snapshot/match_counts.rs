@@ -7,8 +7,9 @@
 //! reads every other node's count back. The memo is bounded: a node that has been asked
 //! about more than [`MAX_KEYS`] selectors forgets them all and starts over.
 
+use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use parking_lot::Mutex;
@@ -17,6 +18,10 @@ use super::AffinityTerm;
 
 /// Selectors remembered per node before the memo is cleared.
 pub(super) const MAX_KEYS: usize = 64;
+/// Key texts shared before the table of them is cleared.
+const INTERNED_MAX: usize = 4_096;
+
+static INTERNED: LazyLock<Mutex<HashSet<Arc<str>>>> = LazyLock::new(Mutex::default);
 
 /// What a count is of: a canonical text naming the whole predicate, hashed once.
 ///
@@ -29,13 +34,27 @@ pub struct CountKey {
 }
 
 impl CountKey {
-    /// A key from a canonical text.
+    /// A key from a canonical text. Equal texts share one allocation (up to
+    /// [`INTERNED_MAX`] of them), so a memo entry is found by pointer, without comparing
+    /// the text again on every node in every cycle.
     pub fn new(text: String) -> Self {
         let mut hasher = DefaultHasher::new();
         text.hash(&mut hasher);
+        let mut interned = INTERNED.lock();
+        let text = match interned.get(text.as_str()) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                if interned.len() >= INTERNED_MAX {
+                    interned.clear();
+                }
+                let shared: Arc<str> = text.into();
+                interned.insert(Arc::clone(&shared));
+                shared
+            }
+        };
         Self {
             hash: hasher.finish(),
-            text: text.into(),
+            text,
         }
     }
 
@@ -182,6 +201,10 @@ mod tests {
         assert_eq!(memo.get_or_count(&other_sel, 2, || counter(6)), 6);
         assert_eq!(memo.get_or_count(&web, 2, || counter(99)), 4);
         assert_eq!(calls.get(), 4);
+        // The same key built again shares the text, and finds the same count.
+        let again = CountKey::spread("d", &selector("web"));
+        assert!(Arc::ptr_eq(&again.text, &web.text));
+        assert_eq!(memo.get_or_count(&again, 2, || counter(99)), 4);
     }
 
     fn term(namespaces: &[&str], selector: Option<LabelSelector>) -> AffinityTerm {

@@ -15,6 +15,17 @@ pub use pod_info::{AffinityTerm, PodInfo, WeightedTerm};
 
 use crate::selector::Labels;
 
+/// Topology keys whose values a node keeps at hand: hostname, zone, region.
+pub const WELL_KNOWN_KEYS: [&str; 3] = [
+    "kubernetes.io/hostname",
+    "topology.kubernetes.io/zone",
+    "topology.kubernetes.io/region",
+];
+
+fn well_known(labels: &Labels) -> [Option<Box<str>>; 3] {
+    WELL_KNOWN_KEYS.map(|key| labels.get(key).map(|v| v.as_str().into()))
+}
+
 /// One node and the pods assigned to it.
 #[derive(Debug, Clone)]
 pub struct NodeInfo {
@@ -22,8 +33,13 @@ pub struct NodeInfo {
     pub node: Arc<Node>,
     /// Its name.
     pub name: String,
-    /// Its labels (topology values are read from here).
-    pub labels: Labels,
+    /// Its labels (topology values are read from here; changed only with the node, in
+    /// [`Self::set_node`], so `well_known` stays in step).
+    labels: Labels,
+    /// Its values for the well-known topology keys ([`WELL_KNOWN_KEYS`]), kept beside the
+    /// node: spreading reads one for every node in every cycle, and a search of the
+    /// labels touched a handful of scattered strings each time.
+    well_known: [Option<Box<str>>; 3],
     /// Every pod on it.
     pub pods: Vec<Arc<PodInfo>>,
     /// The pods on it with any pod (anti-)affinity term (upstream `PodsWithAffinity`).
@@ -47,9 +63,11 @@ pub struct NodeInfo {
 impl NodeInfo {
     /// A node with no pods yet.
     pub fn new(node: Arc<Node>) -> Self {
+        let labels = node.metadata.labels.clone().unwrap_or_default();
         Self {
             name: node.metadata.name.clone().unwrap_or_default(),
-            labels: node.metadata.labels.clone().unwrap_or_default(),
+            well_known: well_known(&labels),
+            labels,
             resources: crate::resources::NodeInfo::new(&node),
             node,
             pods: Vec::new(),
@@ -66,6 +84,7 @@ impl NodeInfo {
     pub fn set_node(&mut self, node: Arc<Node>) {
         self.name = node.metadata.name.clone().unwrap_or_default();
         self.labels = node.metadata.labels.clone().unwrap_or_default();
+        self.well_known = well_known(&self.labels);
         self.resources.set_node(&node);
         self.resources.name.clone_from(&self.name);
         self.node = node;
@@ -138,7 +157,10 @@ impl NodeInfo {
 
     /// The node's value for a topology key, if it has that label.
     pub fn topology_value(&self, key: &str) -> Option<&str> {
-        self.labels.get(key).map(String::as_str)
+        match WELL_KNOWN_KEYS.iter().position(|k| *k == key) {
+            Some(i) => self.well_known[i].as_deref(),
+            None => self.labels.get(key).map(String::as_str),
+        }
     }
 }
 
@@ -165,6 +187,39 @@ mod tests {
                 "ports": [{"containerPort": 80, "hostPort": host_port}]}]}}))
         .unwrap();
         Arc::new(PodInfo::new(Arc::new(p)))
+    }
+
+    #[test]
+    fn topology_values_follow_the_node_labels() {
+        let labelled = |labels: serde_json::Value| -> Arc<Node> {
+            Arc::new(
+                serde_json::from_value(json!({"metadata": {"name": "n", "labels": labels}}))
+                    .unwrap(),
+            )
+        };
+        let mut info = NodeInfo::new(labelled(
+            json!({"topology.kubernetes.io/zone": "z1", "kubernetes.io/hostname": "n", "rack": "r1"}),
+        ));
+        let values = |info: &NodeInfo| {
+            [
+                "topology.kubernetes.io/zone",
+                "kubernetes.io/hostname",
+                "topology.kubernetes.io/region",
+                "rack",
+            ]
+            .map(|k| info.topology_value(k).map(str::to_owned))
+        };
+        assert_eq!(
+            values(&info),
+            [Some("z1".into()), Some("n".into()), None, Some("r1".into())]
+        );
+        info.set_node(labelled(
+            json!({"topology.kubernetes.io/region": "r", "rack": "r2"}),
+        ));
+        assert_eq!(
+            values(&info),
+            [None, None, Some("r".into()), Some("r2".into())]
+        );
     }
 
     #[test]

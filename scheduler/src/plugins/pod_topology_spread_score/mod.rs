@@ -31,7 +31,7 @@ mod workloads;
 pub use workloads::{SelectorSource, WorkloadKind, WorkloadSelectors};
 
 /// The well-known hostname label; its domains are single nodes, counted at Score.
-pub const HOSTNAME_KEY: &str = "kubernetes.io/hostname";
+pub const HOSTNAME_KEY: &str = crate::snapshot::WELL_KNOWN_KEYS[0];
 
 /// The profile's cluster default constraints and where the default selector comes from.
 #[derive(Debug, Clone, Copy)]
@@ -120,18 +120,38 @@ pub fn pre_score(
             normalizing_weight(size)
         })
         .collect();
-    for node in nodes {
+    // Hostname constraints are counted node by node in Score: only the others sum here,
+    // over every node (their domains may reach past the feasible ones).
+    let summed: Vec<usize> = (0..constraints.len())
+        .filter(|&i| constraints[i].topology_key != HOSTNAME_KEY)
+        .collect();
+    // Runs of nodes in one domain (every node of a cluster without zones is in "") are
+    // summed before their domain is looked up.
+    let mut runs: Vec<Option<(&str, i64)>> = vec![None; constraints.len()];
+    for node in nodes.iter().filter(|_| !summed.is_empty()) {
         if require_all && !has_all_keys(node, &constraints) {
             continue;
         }
-        for (c, domains) in constraints.iter().zip(counts.iter_mut()) {
+        for &i in &summed {
+            let c = &constraints[i];
             if !eligible(pod, node, c) {
                 continue;
             }
             let value = node.topology_value(&c.topology_key).unwrap_or("");
-            if let Some(n) = domains.get_mut(value) {
-                *n += count_on(node, &pod.namespace, c);
+            let n = count_on(node, &pod.namespace, c);
+            match &mut runs[i] {
+                Some((run, sum)) if *run == value => *sum += n,
+                run => {
+                    if let Some((domain, sum)) = run.replace((value, n)) {
+                        add_to_domain(&mut counts[i], domain, sum);
+                    }
+                }
             }
+        }
+    }
+    for (domains, run) in counts.iter_mut().zip(runs) {
+        if let Some((domain, sum)) = run {
+            add_to_domain(domains, domain, sum);
         }
     }
     Some(PreScoreState {
@@ -140,6 +160,13 @@ pub fn pre_score(
         counts,
         weights,
     })
+}
+
+/// Adds `n` to `domain`'s count when it is one of the domains being scored.
+fn add_to_domain(domains: &mut DomainCounts, domain: &str, n: i64) {
+    if let Some(count) = domains.get_mut(domain) {
+        *count += n;
+    }
 }
 
 /// The raw score of the feasible node at snapshot index `index` (lower is better).
