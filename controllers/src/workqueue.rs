@@ -112,13 +112,13 @@ impl<T: Clone + Eq + Hash> WorkQueue<T> {
 
     /// Holds `key` back until `until`: it is not handed out before then, however often it
     /// is added (the adds meanwhile make one, at `until`).
-    pub fn rest(&self, key: &T, until: Instant) {
+    pub fn rest(&self, key: T, until: Instant) {
         let mut s = self.state.lock();
         if s.resting.len() >= RESTING_PRUNE_AT {
             let now = Instant::now();
             s.resting.retain(|_, at| *at > now);
         }
-        s.resting.insert(key.clone(), until);
+        s.resting.insert(key, until);
     }
 
     /// Queues `key` after its backoff, and lengthens the backoff.
@@ -315,7 +315,7 @@ mod tests {
         q.add("slow");
         assert_eq!(q.get().await.unwrap(), "slow");
         let start = Instant::now();
-        q.rest(&"slow", start + Duration::from_millis(300));
+        q.rest("slow", start + Duration::from_millis(300));
         // Added while held, and again after: handed out once, when the rest is over.
         q.add("slow");
         q.done(&"slow");

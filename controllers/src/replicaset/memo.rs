@@ -201,26 +201,13 @@ mod tests {
     fn a_changed_replicaset_side_forgets_everything() {
         let memo = Memo::default();
         let owned = pod(Some("u1"), true);
-        let set = rs("u1", "web");
-        memo.facts("ns/rs", &set, &selector(&set), vec![owned.clone()]);
+        let facts_for =
+            |set: &ReplicaSet| memo.facts("ns/rs", set, &selector(set), vec![owned.clone()])[0].1;
+        facts_for(&rs("u1", "web"));
         // Another template: no longer fully labeled.
-        let retemplated = rs("u1", "db");
-        let facts = memo.facts(
-            "ns/rs",
-            &retemplated,
-            &selector(&retemplated),
-            vec![owned.clone()],
-        );
-        assert!(!facts[0].1.labeled);
+        assert!(!facts_for(&rs("u1", "db")).labeled);
         // Another ReplicaSet of the same name: the pod is someone else's.
-        let recreated = rs("u2", "db");
-        let facts = memo.facts(
-            "ns/rs",
-            &recreated,
-            &selector(&recreated),
-            vec![owned.clone()],
-        );
-        assert_eq!(facts[0].1.claim, Claim::Ignore);
+        assert_eq!(facts_for(&rs("u2", "db")).claim, Claim::Ignore);
         memo.forget("ns/rs");
         assert!(memo.sets.lock().is_empty());
     }

@@ -77,23 +77,6 @@ impl Counts {
             }
         }
     }
-
-    /// The counts over `pods`, each looked at afresh.
-    pub fn of(rs: &ReplicaSet, pods: &[Arc<Pod>], now: jiff::Timestamp) -> Self {
-        let template = template_labels(rs);
-        let mrs = min_ready_seconds(rs);
-        let mut counts = Self::default();
-        for pod in pods {
-            counts.add(
-                pod,
-                fully_labeled(&template, pod),
-                podutil::is_ready(pod),
-                mrs,
-                now,
-            );
-        }
-        counts
-    }
 }
 
 /// The minReadySeconds of `rs` (0 when unset).
@@ -214,6 +197,23 @@ mod tests {
         )
     }
 
+    /// The counts over `pods`, each looked at afresh.
+    fn counts_of(rs: &ReplicaSet, pods: &[Arc<Pod>], now: jiff::Timestamp) -> Counts {
+        let template = template_labels(rs);
+        let mrs = min_ready_seconds(rs);
+        let mut counts = Counts::default();
+        for pod in pods {
+            counts.add(
+                pod,
+                fully_labeled(&template, pod),
+                podutil::is_ready(pod),
+                mrs,
+                now,
+            );
+        }
+        counts
+    }
+
     #[test]
     fn counts_labeled_ready_and_available() {
         let now = jiff::Timestamp::from_second(1000).unwrap();
@@ -226,7 +226,7 @@ mod tests {
             pod(full, None),
         ];
         let set = rs(4, 10, None);
-        let status = calculate(&set, Counts::of(&set, &pods, now), None, now);
+        let status = calculate(&set, counts_of(&set, &pods, now), None, now);
         assert_eq!(status.replicas, 4);
         assert_eq!(status.fully_labeled_replicas, Some(3));
         assert_eq!(status.ready_replicas, Some(3));

@@ -88,7 +88,7 @@ pub async fn sync(shared: &Shared, key: &str) -> Result<Requeue, SyncError> {
     if took >= REST_AFTER {
         shared
             .queue
-            .rest(&key.to_owned(), scanning + took * (REST_FACTOR + 1));
+            .rest(key.to_owned(), scanning + took * (REST_FACTOR + 1));
     }
     let (pods, counts) = claim(shared, &rs, key, candidates).await?;
 

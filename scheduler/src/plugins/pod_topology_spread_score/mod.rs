@@ -120,16 +120,36 @@ pub fn pre_score(
             normalizing_weight(size)
         })
         .collect();
-    // Hostname constraints are counted node by node in Score: only the others sum here,
-    // over every node (their domains may reach past the feasible ones).
+    sum_domains(pod, nodes, &constraints, require_all, &mut counts);
+    Some(PreScoreState {
+        constraints,
+        ignored,
+        counts,
+        weights,
+    })
+}
+
+/// Adds to each non-hostname constraint's domains the matching pods of every node in them
+/// (hostname constraints are counted node by node in Score). Every node counts, not only
+/// the feasible ones: a domain may reach past them.
+fn sum_domains(
+    pod: &PodInfo,
+    nodes: &[NodeInfo],
+    constraints: &[Constraint],
+    require_all: bool,
+    counts: &mut [DomainCounts],
+) {
     let summed: Vec<usize> = (0..constraints.len())
         .filter(|&i| constraints[i].topology_key != HOSTNAME_KEY)
         .collect();
+    if summed.is_empty() {
+        return;
+    }
     // Runs of nodes in one domain (every node of a cluster without zones is in "") are
     // summed before their domain is looked up.
     let mut runs: Vec<Option<(&str, i64)>> = vec![None; constraints.len()];
-    for node in nodes.iter().filter(|_| !summed.is_empty()) {
-        if require_all && !has_all_keys(node, &constraints) {
+    for node in nodes {
+        if require_all && !has_all_keys(node, constraints) {
             continue;
         }
         for &i in &summed {
@@ -154,12 +174,6 @@ pub fn pre_score(
             add_to_domain(domains, domain, sum);
         }
     }
-    Some(PreScoreState {
-        constraints,
-        ignored,
-        counts,
-        weights,
-    })
 }
 
 /// Adds `n` to `domain`'s count when it is one of the domains being scored.
