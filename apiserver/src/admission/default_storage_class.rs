@@ -41,7 +41,7 @@ impl Plugin for DefaultStorageClass {
         {
             return Ok(());
         }
-        if let Some(class) = default_class(&classes(ctx)) {
+        if let Some(class) = default_class(&classes(ctx).await) {
             if !obj.get("spec").is_some_and(Value::is_object) {
                 obj["spec"] = json!({});
             }
@@ -62,12 +62,9 @@ fn has_class(claim: &Value) -> bool {
             .is_some()
 }
 
-/// The stored StorageClasses.
-fn classes(ctx: &Ctx) -> Vec<Value> {
-    crate::registry::find("storage.k8s.io", "v1", "storageclasses")
-        .and_then(|d| ctx.state.caches().get(d))
-        .map(|cache| cache.values().iter().map(|o| o.value()).collect())
-        .unwrap_or_default()
+/// The stored StorageClasses, this server's own writes included.
+async fn classes(ctx: &Ctx) -> Vec<Value> {
+    super::stored(ctx, "storage.k8s.io", "storageclasses").await
 }
 
 /// The default class's name: the newest class annotated as default, ties by name.

@@ -55,6 +55,18 @@ pub(crate) trait Plugin: Sync {
     ) -> ApiResult<()>;
 }
 
+/// Every stored object of a cluster-wide resource (classes), from the watch cache once it
+/// holds this server's own writes to it.
+async fn stored(ctx: &Ctx, group: &str, resource: &str) -> Vec<Value> {
+    let Some(def) = crate::registry::find(group, "v1", resource) else {
+        return Vec::new();
+    };
+    match ctx.state.caches().fresh(def).await {
+        Some(cache) => cache.values().iter().map(|o| o.value()).collect(),
+        None => Vec::new(),
+    }
+}
+
 /// Mutating plugins, in order (after defaulting).
 static MUTATING: &[&dyn Plugin] = &[
     &default_toleration_seconds::DefaultTolerationSeconds,

@@ -51,7 +51,8 @@ async fn check_namespace(
     let cached = ctx
         .state
         .caches()
-        .get(ns_def)
+        .fresh(ns_def)
+        .await
         .and_then(|cache| cache.get(&key))
         .map(|obj| obj.value());
     let found = match cached {

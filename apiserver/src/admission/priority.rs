@@ -35,32 +35,29 @@ impl Plugin for Priority {
     ) -> ApiResult<()> {
         match (def.kind, op) {
             ("Pod", Operation::Create) if ctx.target.subresource.is_none() => {
-                resolve(ctx, def, obj)
+                resolve(ctx, def, obj).await
             }
             ("PriorityClass", Operation::Create | Operation::Update { .. }) => {
-                one_global_default(ctx, def, obj)
+                one_global_default(ctx, def, obj).await
             }
             _ => Ok(()),
         }
     }
 }
 
-/// The stored PriorityClasses.
-fn classes(ctx: &Ctx) -> Vec<Value> {
-    crate::registry::find("scheduling.k8s.io", "v1", "priorityclasses")
-        .and_then(|d| ctx.state.caches().get(d))
-        .map(|cache| cache.values().iter().map(|o| o.value()).collect())
-        .unwrap_or_default()
+/// The stored PriorityClasses, this server's own writes included.
+async fn classes(ctx: &Ctx) -> Vec<Value> {
+    super::stored(ctx, "scheduling.k8s.io", "priorityclasses").await
 }
 
-fn resolve(ctx: &Ctx, def: &'static ResourceDef, pod: &mut Value) -> ApiResult<()> {
+async fn resolve(ctx: &Ctx, def: &'static ResourceDef, pod: &mut Value) -> ApiResult<()> {
     let name = object::name(pod).to_owned();
     let asked = pod
         .pointer("/spec/priorityClassName")
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    let classes = classes(ctx);
+    let classes = classes(ctx).await;
     let (class_name, priority, preemption) = if asked.is_empty() {
         match classes
             .iter()
@@ -117,13 +114,13 @@ fn preemption_of(class: &Value) -> String {
         .to_owned()
 }
 
-fn one_global_default(ctx: &Ctx, def: &'static ResourceDef, class: &Value) -> ApiResult<()> {
+async fn one_global_default(ctx: &Ctx, def: &'static ResourceDef, class: &Value) -> ApiResult<()> {
     if class.get("globalDefault").and_then(Value::as_bool) != Some(true) {
         return Ok(());
     }
     let name = object::name(class);
     let key = keys::object_key(def.storage_prefix, None, name);
-    let other = classes(ctx).into_iter().find(|c| {
+    let other = classes(ctx).await.into_iter().find(|c| {
         c.get("globalDefault").and_then(Value::as_bool) == Some(true)
             && keys::object_key(def.storage_prefix, None, object::name(c)) != key
     });

@@ -212,6 +212,7 @@ async fn try_delete(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Opt
             Err(StorageError::Conflict { .. }) => return Ok(None),
             Err(e) => return Err(ApiError::from_storage(e, def, &name)),
         };
+        ctx.state.caches().wrote(key, kv.mod_revision);
         let mut last: Value = serde_json::from_slice(&kv.value).unwrap_or(old);
         crate::admission::deleted(ctx, def, &last).await;
         object::set_meta(

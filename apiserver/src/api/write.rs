@@ -102,6 +102,7 @@ async fn create_admitted(
             .await
         {
             Ok(rev) => {
+                ctx.state.caches().wrote(&key, rev);
                 object::set_meta(
                     &mut candidate,
                     "resourceVersion",
@@ -329,6 +330,7 @@ pub(crate) async fn store_update(
         .storage()
         .update(key, expected, object::to_stored_bytes(&new).into())
         .await?;
+    ctx.state.caches().wrote(key, rev);
     object::set_meta(&mut new, "resourceVersion", Value::String(rev.to_string()));
     let def = ctx.target.def;
     let pod_waits_for_kubelet = def.kind == "Pod"
@@ -345,6 +347,7 @@ pub(crate) async fn store_update(
         };
         match ctx.state.storage().delete(key, preconditions).await {
             Ok(kv) => {
+                ctx.state.caches().wrote(key, kv.mod_revision);
                 admission::deleted(ctx, crate::api::write::stored_owner(def), &new).await;
                 object::set_meta(
                     &mut new,

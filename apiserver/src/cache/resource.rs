@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::broadcast;
@@ -70,6 +71,8 @@ pub struct ResourceCache {
     pub def: &'static ResourceDef,
     inner: RwLock<Inner>,
     history_limit: usize,
+    /// The newest revision this server wrote to the resource (see [`Self::wrote`]).
+    written: AtomicI64,
 }
 
 impl ResourceCache {
@@ -86,7 +89,19 @@ impl ResourceCache {
                 last: 0,
             }),
             history_limit: history_limit.max(1),
+            written: AtomicI64::new(0),
         }
+    }
+
+    /// Records that this server wrote the resource at `revision`, so its own lookups can
+    /// wait until the cache holds the write (read-your-writes; see `Caches::fresh`).
+    pub fn wrote(&self, revision: Revision) {
+        self.written.fetch_max(revision, Ordering::AcqRel);
+    }
+
+    /// The newest revision this server wrote to the resource (0: none yet).
+    pub fn written(&self) -> Revision {
+        self.written.load(Ordering::Acquire)
     }
 
     /// Replaces the whole content with a list read at `revision` (start-up and relist).
