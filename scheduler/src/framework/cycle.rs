@@ -262,8 +262,10 @@ impl Algorithm {
         let p: &Pod = &pod.pod;
         for plugin in &self.filters {
             let status = match plugin {
+                FilterPlugin::NodeUnschedulable if !node.cordoned() => Status::success(),
                 FilterPlugin::NodeUnschedulable => node_unschedulable::filter(p, &node.node),
                 FilterPlugin::NodeName => node_name::filter(p, &node.node),
+                FilterPlugin::TaintToleration if !node.tainted() => Status::success(),
                 FilterPlugin::TaintToleration => taint_toleration::filter(p, &node.node),
                 FilterPlugin::NodeAffinity => node_affinity::filter(p, &node.node),
                 FilterPlugin::NodePorts => node_ports::filter(&state.ports, &node.resources),
@@ -308,7 +310,13 @@ impl Algorithm {
             };
             let scores = match plugin {
                 ScorePlugin::TaintToleration => {
-                    let mut s = per_node(&|n| taint_toleration::score(&pod.pod, &n.node));
+                    let mut s = per_node(&|n| {
+                        if n.tainted() {
+                            taint_toleration::score(&pod.pod, &n.node)
+                        } else {
+                            0
+                        }
+                    });
                     taint_toleration::normalize(&mut s);
                     s
                 }
