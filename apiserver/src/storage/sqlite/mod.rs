@@ -37,15 +37,20 @@ pub struct SqliteConfig {
     pub durability: Durability,
     /// The most writes one commit carries.
     pub max_batch: usize,
+    /// How long the writer may hold a commit open for more writes while others are writing
+    /// concurrently (the last commit carried more than one); zero: never.
+    pub linger: std::time::Duration,
 }
 
 impl SqliteConfig {
-    /// Defaults for a file: full durability, batches of up to 512 writes.
+    /// Defaults for a file: full durability, batches of up to 512 writes, a linger of up to
+    /// 1 ms under concurrent writes.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
             durability: Durability::Full,
             max_batch: 512,
+            linger: std::time::Duration::from_millis(1),
         }
     }
 
@@ -111,6 +116,7 @@ impl SqliteStorage {
             events: events.clone(),
             revisions: revisions.clone(),
             max_batch: config.max_batch.max(1),
+            linger: config.linger,
             checkpoints,
         };
         let writer = std::thread::Builder::new()
