@@ -53,22 +53,19 @@ async fn check_namespace(
         .caches()
         .fresh(ns_def)
         .await
-        .and_then(|cache| cache.get(&key))
-        .map(|obj| obj.value());
+        .and_then(|cache| cache.get(&key));
     let found = match cached {
-        Some(obj) => Ok(obj),
+        Some(obj) => Ok(Terminating::of(&obj.bytes)),
         None => ctx
             .state
             .storage()
             .get(&key)
             .await
-            .map(|kv| serde_json::from_slice::<Value>(&kv.value).unwrap_or(Value::Null)),
+            .map(|kv| Terminating::of(&kv.value)),
     };
     match found {
-        Ok(obj) => {
-            if obj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
-                || object::is_deleting(&obj)
-            {
+        Ok(terminating) => {
+            if terminating {
                 return Err(ApiError::forbidden(
                     def,
                     name,
@@ -84,6 +81,37 @@ async fn check_namespace(
     }
 }
 
+/// The parts of a stored Namespace that say it is terminating; every other field is
+/// skipped unparsed (this runs for every namespaced create).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Terminating {
+    metadata: TerminatingMeta,
+    status: TerminatingStatus,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct TerminatingMeta {
+    deletion_timestamp: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct TerminatingStatus {
+    phase: Option<String>,
+}
+
+impl Terminating {
+    /// Whether the stored namespace is terminating: phase Terminating, or being deleted.
+    /// Undecodable bytes read as not terminating, as an unreadable object did before.
+    fn of(bytes: &[u8]) -> bool {
+        let ns: Terminating = serde_json::from_slice(bytes).unwrap_or_default();
+        ns.status.phase.as_deref() == Some("Terminating")
+            || ns.metadata.deletion_timestamp.is_some()
+    }
+}
+
 /// The system namespaces cannot be deleted.
 pub(super) fn admit_delete(def: &'static ResourceDef, name: &str) -> ApiResult<()> {
     if def.kind == "Namespace" && def.group.is_empty() && IMMORTAL.contains(&name) {
@@ -94,4 +122,24 @@ pub(super) fn admit_delete(def: &'static ResourceDef, name: &str) -> ApiResult<(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Terminating;
+
+    #[test]
+    fn terminating_is_read_from_phase_or_deletion() {
+        assert!(!Terminating::of(
+            br#"{"metadata":{"name":"a"},"status":{"phase":"Active"}}"#
+        ));
+        assert!(Terminating::of(br#"{"status":{"phase":"Terminating"}}"#));
+        assert!(Terminating::of(
+            br#"{"metadata":{"deletionTimestamp":"2026-01-01T00:00:00Z"},"spec":{"finalizers":["kubernetes"]}}"#
+        ));
+        assert!(!Terminating::of(
+            br#"{"metadata":{"deletionTimestamp":null}}"#
+        ));
+        assert!(!Terminating::of(b"not json"));
+    }
 }
