@@ -15,6 +15,7 @@ mod channels;
 mod index;
 mod object;
 mod resource;
+mod splice;
 
 use std::collections::HashMap;
 use std::sync::Arc;

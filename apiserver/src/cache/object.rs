@@ -32,12 +32,14 @@ impl CachedObject {
     pub fn new(def: &ResourceDef, key: &str, value: &[u8], rev: Revision) -> Self {
         match serde_json::from_slice::<Value>(value) {
             Ok(mut obj) if obj.is_object() => {
-                crate::object::set_meta(
-                    &mut obj,
-                    "resourceVersion",
-                    Value::String(rev.to_string()),
-                );
-                let bytes = serde_json::to_vec(&obj).unwrap_or_else(|_| value.to_vec());
+                let bytes = super::splice::with_resource_version(value, rev).unwrap_or_else(|| {
+                    crate::object::set_meta(
+                        &mut obj,
+                        "resourceVersion",
+                        Value::String(rev.to_string()),
+                    );
+                    serde_json::to_vec(&obj).unwrap_or_else(|_| value.to_vec())
+                });
                 Self {
                     key: key.to_owned(),
                     rev,
