@@ -156,7 +156,10 @@ pub(crate) async fn create_pods(
     let template = serde_json::to_string(&workload::pod(kind, namespace, NAME_MARK)).unwrap();
     let (head, tail) = template.split_once(NAME_MARK).unwrap();
     let (head, tail) = (Arc::<str>::from(head), Arc::<str>::from(tail));
-    let request = Arc::new(kube::core::Request::new(Pod::url_path(&(), Some(namespace))));
+    let request = Arc::new(kube::core::Request::new(Pod::url_path(
+        &(),
+        Some(namespace),
+    )));
     let prefix = Arc::<str>::from(prefix);
     parallel(count, move |i| {
         let client = client.clone();
