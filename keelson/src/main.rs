@@ -14,6 +14,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc, not glibc's malloc: the servers allocate and free small JSON values from
+/// many threads at once, where glibc's arenas contend (see ARCHITECTURE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit status for a command that cannot run as asked (BSD `EX_USAGE`).
 const EXIT_USAGE: u8 = 64;
 

@@ -17,6 +17,9 @@
 //! `cargo bench -p keelson-scheduler --bench scheduler [-- [--short] [--precreate] [--tcp] [--only <case>]]`
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // a harness that prints figures
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "scheduler/cluster.rs"]
 mod cluster;
 #[path = "scheduler/diagnose.rs"]
