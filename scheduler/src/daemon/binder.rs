@@ -8,6 +8,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{Binding, ObjectReference, Pod};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 
 use super::BindFailure;
@@ -59,9 +60,14 @@ impl Binder {
                 ..ObjectReference::default()
             },
         };
-        let _: serde_json::Value = self
-            .pods(&pod)
-            .create_subresource("binding", &name, &PostParams::default(), &binding)
+        // The reply (a Status) is not needed: only whether the call succeeded.
+        let body =
+            serde_json::to_vec(&binding).map_err(|e| bind_failure(&kube::Error::SerdeError(e)))?;
+        let request = kube::core::Request::new(Pod::url_path(&(), Some(&namespace)))
+            .create_subresource("binding", &name, &PostParams::default(), body)
+            .map_err(|e| bind_failure(&kube::Error::BuildRequest(e)))?;
+        self.client
+            .request_text(request)
             .await
             .map_err(|e| bind_failure(&e))?;
         let note = events::scheduled_note(&namespace, &name, &node);
@@ -167,10 +173,19 @@ impl Binder {
         self.create_event(&event).await;
     }
 
+    /// Creates `event`, without decoding the reply (nothing in it is used).
     async fn create_event(&self, event: &Event) {
-        let ns = event.metadata.namespace.clone().unwrap_or_default();
-        let api: Api<Event> = Api::namespaced(self.client.clone(), &ns);
-        if let Err(error) = api.create(&PostParams::default(), event).await {
+        let ns = event.metadata.namespace.as_deref();
+        let result = match serde_json::to_vec(event) {
+            Ok(body) => match kube::core::Request::new(Event::url_path(&(), ns))
+                .create(&PostParams::default(), body)
+            {
+                Ok(request) => self.client.request_text(request).await.map(drop),
+                Err(e) => Err(kube::Error::BuildRequest(e)),
+            },
+            Err(e) => Err(kube::Error::SerdeError(e)),
+        };
+        if let Err(error) = result {
             tracing::warn!(%error, "cannot record an event");
         }
     }
