@@ -60,14 +60,8 @@ impl Binder {
                 ..ObjectReference::default()
             },
         };
-        // The reply (a Status) is not needed: only whether the call succeeded.
-        let body =
-            serde_json::to_vec(&binding).map_err(|e| bind_failure(&kube::Error::SerdeError(e)))?;
-        let request = kube::core::Request::new(Pod::url_path(&(), Some(&namespace)))
-            .create_subresource("binding", &name, &PostParams::default(), body)
-            .map_err(|e| bind_failure(&kube::Error::BuildRequest(e)))?;
-        self.client
-            .request_text(request)
+        let pods = Pod::url_path(&(), Some(&namespace));
+        self.post(pods, Some(("binding", &name)), &binding)
             .await
             .map_err(|e| bind_failure(&e))?;
         let note = events::scheduled_note(&namespace, &name, &node);
@@ -173,21 +167,31 @@ impl Binder {
         self.create_event(&event).await;
     }
 
-    /// Creates `event`, without decoding the reply (nothing in it is used).
     async fn create_event(&self, event: &Event) {
-        let ns = event.metadata.namespace.as_deref();
-        let result = match serde_json::to_vec(event) {
-            Ok(body) => match kube::core::Request::new(Event::url_path(&(), ns))
-                .create(&PostParams::default(), body)
-            {
-                Ok(request) => self.client.request_text(request).await.map(drop),
-                Err(e) => Err(kube::Error::BuildRequest(e)),
-            },
-            Err(e) => Err(kube::Error::SerdeError(e)),
-        };
-        if let Err(error) = result {
+        let events = Event::url_path(&(), event.metadata.namespace.as_deref());
+        if let Err(error) = self.post(events, None, event).await {
             tracing::warn!(%error, "cannot record an event");
         }
+    }
+
+    /// POSTs `body` to the collection at `path` (or to a `(subresource, name)` of one of
+    /// its objects), without decoding the reply: nothing in a binding's or an event's reply
+    /// is used, only whether the call succeeded.
+    async fn post(
+        &self,
+        path: String,
+        subresource: Option<(&str, &str)>,
+        body: &impl serde::Serialize,
+    ) -> Result<(), kube::Error> {
+        let body = serde_json::to_vec(body).map_err(kube::Error::SerdeError)?;
+        let collection = kube::core::Request::new(path);
+        let params = PostParams::default();
+        let request = match subresource {
+            Some((sub, name)) => collection.create_subresource(sub, name, &params, body),
+            None => collection.create(&params, body),
+        }
+        .map_err(kube::Error::BuildRequest)?;
+        self.client.request_text(request).await.map(drop)
     }
 }
 
