@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult, Cause};
 use super::read::{current, object_key};
+use super::request::Output;
 use super::{Ctx, body, respond};
 use crate::admission::{self, Operation};
 use crate::object;
@@ -17,14 +18,36 @@ use crate::storage::{Revision, StorageError, keys};
 pub(crate) async fn create(ctx: Ctx, req: Body) -> ApiResult<Response> {
     let bytes = body::read(&ctx, req).await?;
     let decoded = body::decode_object(&ctx, &bytes, ctx.target.def)?;
-    let (obj, code) = create_value(&ctx, decoded.value).await?;
-    let served = respond::served(ctx.target.def, obj);
-    Ok(respond::object(&ctx, code, &served, &decoded.warnings))
+    let created = create_value(&ctx, decoded.value).await?;
+    Ok(respond_created(&ctx, created, &decoded.warnings))
 }
 
-/// Creates `value` (served form, fields already validated); returns the stored result in
-/// stored form and the status code.
-pub(crate) async fn create_value(ctx: &Ctx, mut value: Value) -> ApiResult<(Value, StatusCode)> {
+/// The answer to a create: the bytes just stored with their resourceVersion spliced in,
+/// when they are what the client asked for (the same bytes a GET serves), else the object
+/// rendered in the requested form.
+fn respond_created(ctx: &Ctx, created: Created, warnings: &[String]) -> Response {
+    let plain = ctx.target.def.conversion.is_none() && ctx.output == Output::Json;
+    if let (true, Some((stored, rev))) = (plain, &created.stored)
+        && let Some(bytes) = crate::cache::with_resource_version(stored, *rev)
+    {
+        return respond::with_warnings(respond::json_bytes(created.code, bytes), warnings);
+    }
+    let served = respond::served(ctx.target.def, created.value);
+    respond::object(ctx, created.code, &served, warnings)
+}
+
+/// What a create stored.
+pub(crate) struct Created {
+    /// The object in stored form, resourceVersion set.
+    pub(crate) value: Value,
+    /// `201 Created` (`200` for a dry run).
+    pub(crate) code: StatusCode,
+    /// The stored bytes and their revision (none for a dry run).
+    pub(crate) stored: Option<(bytes::Bytes, Revision)>,
+}
+
+/// Creates `value` (served form, fields already validated); returns what was stored.
+pub(crate) async fn create_value(ctx: &Ctx, mut value: Value) -> ApiResult<Created> {
     let def = ctx.target.def;
     body::check_type(def, &mut value)?;
     let owner = stored_owner(def);
@@ -78,7 +101,7 @@ async fn create_admitted(
     namespace: Option<&str>,
     given_name: &str,
     generate: Option<&str>,
-) -> ApiResult<(Value, StatusCode)> {
+) -> ApiResult<Created> {
     let def = ctx.target.def;
     for attempt in 0..5 {
         let mut candidate = value.clone();
@@ -92,15 +115,15 @@ async fn create_admitted(
         crate::defaults::strategy::canonicalize(def, &mut candidate);
         check_name(def, &name)?;
         if ctx.query.dry_run {
-            return Ok((candidate, StatusCode::CREATED));
+            return Ok(Created {
+                value: candidate,
+                code: StatusCode::CREATED,
+                stored: None,
+            });
         }
         let key = keys::object_key(def.storage_prefix, namespace, &name);
-        match ctx
-            .state
-            .storage()
-            .create(&key, object::to_stored_bytes(&candidate).into())
-            .await
-        {
+        let stored = bytes::Bytes::from(object::to_stored_bytes(&candidate));
+        match ctx.state.storage().create(&key, stored.clone()).await {
             Ok(rev) => {
                 ctx.state.caches().wrote(&key, rev);
                 object::set_meta(
@@ -108,7 +131,11 @@ async fn create_admitted(
                     "resourceVersion",
                     Value::String(rev.to_string()),
                 );
-                return Ok((candidate, StatusCode::CREATED));
+                return Ok(Created {
+                    value: candidate,
+                    code: StatusCode::CREATED,
+                    stored: Some((stored, rev)),
+                });
             }
             Err(StorageError::AlreadyExists { .. }) if given_name.is_empty() && attempt < 4 => {}
             Err(e) => return Err(ApiError::from_storage(e, def, &name)),
@@ -406,9 +433,8 @@ pub(crate) async fn update_part(ctx: Ctx, req: Body, part: Part) -> ApiResult<Re
         Ok(found) => found,
         Err(e) if e.code == 404 && create_on_update(def) && part == Part::Main => {
             object::set_meta(&mut value, "name", Value::String(name.clone()));
-            let (obj, code) = create_value(&ctx, value).await?;
-            let served = respond::served(def, obj);
-            return Ok(respond::object(&ctx, code, &served, &decoded.warnings));
+            let created = create_value(&ctx, value).await?;
+            return Ok(respond_created(&ctx, created, &decoded.warnings));
         }
         Err(e) => return Err(e),
     };

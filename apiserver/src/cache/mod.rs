@@ -15,6 +15,7 @@ mod channels;
 mod index;
 mod object;
 mod resource;
+mod sparse;
 mod splice;
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ use tokio::sync::watch;
 
 pub use object::{CacheEvent, CachedObject, Filter};
 pub use resource::{Page, ResourceCache, TooOld, WatchStart};
+pub(crate) use splice::with_resource_version;
 
 use crate::registry::{self, ResourceDef};
 use crate::storage::{self, ListOptions, Revision, Storage, StorageError, keys};

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use serde_json::Value;
 
+use super::sparse::Keep;
 use crate::registry::ResourceDef;
 use crate::selector::field::{self, FieldSelector, Fields};
 use crate::selector::label::LabelSelector;
@@ -27,19 +28,14 @@ pub struct CachedObject {
 }
 
 impl CachedObject {
-    /// Builds the cached form of a stored value. A value that is not a JSON object (never
-    /// written by this server) is kept as stored, with no labels or fields.
-    pub fn new(def: &ResourceDef, key: &str, value: &[u8], rev: Revision) -> Self {
-        match serde_json::from_slice::<Value>(value) {
-            Ok(mut obj) if obj.is_object() => {
-                let bytes = super::splice::with_resource_version(value, rev).unwrap_or_else(|| {
-                    crate::object::set_meta(
-                        &mut obj,
-                        "resourceVersion",
-                        Value::String(rev.to_string()),
-                    );
-                    serde_json::to_vec(&obj).unwrap_or_else(|_| value.to_vec())
-                });
+    /// Builds the cached form of a stored value, parsing only what `keep` selects (see
+    /// [`Keep::for_fields`]). A value that is not a JSON object (never written by this
+    /// server) is kept as stored, with no labels or fields.
+    pub fn new(def: &ResourceDef, keep: &Keep, key: &str, value: &[u8], rev: Revision) -> Self {
+        match keep.parse(value) {
+            Ok(obj) if obj.is_object() => {
+                let bytes = super::splice::with_resource_version(value, rev)
+                    .unwrap_or_else(|| reencoded(value, rev));
                 Self {
                     key: key.to_owned(),
                     rev,
@@ -64,6 +60,18 @@ impl CachedObject {
     /// The object parsed (for Tables, conversions and writes).
     pub fn value(&self) -> Value {
         serde_json::from_slice(&self.bytes).unwrap_or(Value::Null)
+    }
+}
+
+/// `value` with `metadata.resourceVersion` set to `rev` by parsing and re-encoding it (for
+/// what the splice does not handle).
+fn reencoded(value: &[u8], rev: Revision) -> Vec<u8> {
+    match serde_json::from_slice::<Value>(value) {
+        Ok(mut obj) => {
+            crate::object::set_meta(&mut obj, "resourceVersion", Value::String(rev.to_string()));
+            serde_json::to_vec(&obj).unwrap_or_else(|_| value.to_vec())
+        }
+        Err(_) => value.to_vec(),
     }
 }
 

@@ -14,6 +14,7 @@ use tokio::sync::broadcast;
 use super::channels::Channels;
 use super::index::TriggerIndex;
 use super::object::{CacheEvent, CachedObject, Filter};
+use super::sparse::Keep;
 use crate::registry::ResourceDef;
 use crate::storage::{EventKind, KeyValue, Revision, WatchEvent};
 
@@ -69,6 +70,8 @@ struct Inner {
 pub struct ResourceCache {
     /// The registry entry that owns the stored form.
     pub def: &'static ResourceDef,
+    /// The parts of its objects the cache parses.
+    keep: Keep,
     inner: RwLock<Inner>,
     history_limit: usize,
     /// The newest revision this server wrote to the resource (see [`Self::wrote`]).
@@ -80,6 +83,7 @@ impl ResourceCache {
     pub fn new(def: &'static ResourceDef, history_limit: usize) -> Self {
         Self {
             def,
+            keep: Keep::for_fields(def.fields),
             inner: RwLock::new(Inner {
                 channels: Mutex::new(Channels::new(def)),
                 index: TriggerIndex::new(def),
@@ -110,7 +114,8 @@ impl ResourceCache {
         let objects = items
             .into_iter()
             .map(|kv| {
-                let obj = CachedObject::new(self.def, &kv.key, &kv.value, kv.mod_revision);
+                let obj =
+                    CachedObject::new(self.def, &self.keep, &kv.key, &kv.value, kv.mod_revision);
                 (kv.key, Arc::new(obj))
             })
             .collect();
@@ -130,6 +135,7 @@ impl ResourceCache {
     pub fn apply(&self, event: &WatchEvent) {
         let obj = Arc::new(CachedObject::new(
             self.def,
+            &self.keep,
             &event.kv.key,
             &event.kv.value,
             event.revision,

@@ -8,7 +8,7 @@ use crate::storage::Revision;
 /// `bytes` (a JSON object) with `"resourceVersion":"<rev>"` as the first member of its
 /// top-level `metadata` object. `None` when there is no such object, when it already has a
 /// `resourceVersion`, or when a key there is written with escapes (it could be one).
-pub(super) fn with_resource_version(bytes: &[u8], rev: Revision) -> Option<Vec<u8>> {
+pub(crate) fn with_resource_version(bytes: &[u8], rev: Revision) -> Option<Vec<u8>> {
     let top = skip_ws(bytes, 0);
     if bytes.get(top) != Some(&b'{') {
         return None;

@@ -132,7 +132,7 @@ pub fn extract(obj: &Value, defs: &[FieldDef]) -> Fields {
     let mut fields = Vec::with_capacity(2 + defs.len());
     fields.push(("metadata.name", meta("name")));
     fields.push(("metadata.namespace", meta("namespace")));
-    fields.extend(defs.iter().map(|d| (d.name, (d.get)(obj))));
+    fields.extend(defs.iter().map(|d| (d.name, d.get(obj))));
     fields
 }
 

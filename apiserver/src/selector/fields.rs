@@ -9,109 +9,172 @@
 
 use serde_json::Value;
 
-/// One selectable field and how to read it from an object (as a string; missing → "").
+/// One selectable field and where its value is read from in the stored object.
 #[derive(Debug)]
 pub struct FieldDef {
     /// The field label (`spec.nodeName`).
     pub name: &'static str,
-    /// Reads its value.
-    pub get: fn(&Value) -> String,
+    /// How its value is read.
+    pub read: Read,
 }
 
-const fn def(name: &'static str, get: fn(&Value) -> String) -> FieldDef {
-    FieldDef { name, get }
+/// How a field's value is read from an object, as a JSON pointer into its stored form.
+#[derive(Debug)]
+pub enum Read {
+    /// The string at the pointer; missing (or not a string) is `""`.
+    Text(&'static str),
+    /// The first non-empty string among the pointers (a field with a fallback).
+    FirstText(&'static [&'static str]),
+    /// The boolean at the pointer as Go prints it; missing is `false`.
+    Bool(&'static str),
+    /// The integer at the pointer in decimal; missing is `0`.
+    Int(&'static str),
+    /// Always `""` (accepted by upstream's conversion but never in the field set).
+    Empty,
+}
+
+impl FieldDef {
+    /// The field's value in `obj`, as upstream's selectable-field set renders it.
+    pub fn get(&self, obj: &Value) -> String {
+        match self.read {
+            Read::Text(pointer) => text(obj, pointer),
+            Read::FirstText(pointers) => pointers
+                .iter()
+                .map(|p| text(obj, p))
+                .find(|s| !s.is_empty())
+                .unwrap_or_default(),
+            Read::Bool(pointer) => boolean(obj, pointer),
+            Read::Int(pointer) => integer(obj, pointer),
+            Read::Empty => String::new(),
+        }
+    }
+
+    /// The JSON pointers the value is read from (the cache parses only these).
+    pub fn pointers(&self) -> &[&'static str] {
+        match &self.read {
+            Read::Text(p) | Read::Bool(p) | Read::Int(p) => std::slice::from_ref(p),
+            Read::FirstText(pointers) => pointers,
+            Read::Empty => &[],
+        }
+    }
+}
+
+const fn def(name: &'static str, read: Read) -> FieldDef {
+    FieldDef { name, read }
 }
 
 /// Kinds with only the metadata fields.
 pub static NONE: &[FieldDef] = &[];
 
+const POD_NODE_NAME: Read = Read::Text("/spec/nodeName");
+
 /// Pods (`pkg/registry/core/pod/strategy.go` `ToSelectableFields`).
 pub static POD: &[FieldDef] = &[
-    def("spec.nodeName", pod_node_name),
-    def("spec.restartPolicy", |o| text(o, "/spec/restartPolicy")),
-    def("spec.schedulerName", |o| text(o, "/spec/schedulerName")),
-    def("spec.serviceAccountName", pod_service_account),
-    def("spec.hostNetwork", |o| boolean(o, "/spec/hostNetwork")),
-    def("status.phase", |o| text(o, "/status/phase")),
-    def("status.podIP", pod_ip),
-    def("status.nominatedNodeName", |o| {
-        text(o, "/status/nominatedNodeName")
-    }),
+    def("spec.nodeName", POD_NODE_NAME),
+    def("spec.restartPolicy", Read::Text("/spec/restartPolicy")),
+    def("spec.schedulerName", Read::Text("/spec/schedulerName")),
+    // `serviceAccountName`, or the deprecated `serviceAccount` when that is empty, as the
+    // v1 conversion fills the internal field.
+    def(
+        "spec.serviceAccountName",
+        Read::FirstText(&["/spec/serviceAccountName", "/spec/serviceAccount"]),
+    ),
+    def("spec.hostNetwork", Read::Bool("/spec/hostNetwork")),
+    def("status.phase", Read::Text("/status/phase")),
+    // The primary pod IP: `podIP` when set (the v1 conversion makes it authoritative),
+    // else the first of `podIPs`.
+    def(
+        "status.podIP",
+        Read::FirstText(&["/status/podIP", "/status/podIPs/0/ip"]),
+    ),
+    def(
+        "status.nominatedNodeName",
+        Read::Text("/status/nominatedNodeName"),
+    ),
     // Accepted by the v1 conversion func but never in the field set: always "".
-    def("status.podIPs", |_| String::new()),
+    def("status.podIPs", Read::Empty),
     // Old clients' name for spec.nodeName, which the v1 conversion func renames.
-    def("spec.host", pod_node_name),
+    def("spec.host", POD_NODE_NAME),
 ];
+
+/// `source.component`, falling back to `reportingComponent` for Events written through
+/// events.k8s.io (which have no source).
+const EVENT_SOURCE: Read = Read::FirstText(&["/source/component", "/reportingComponent"]);
 
 /// core/v1 Events (`pkg/registry/core/event/strategy.go`).
 pub static EVENT: &[FieldDef] = &[
-    def("involvedObject.kind", |o| text(o, "/involvedObject/kind")),
-    def("involvedObject.namespace", |o| {
-        text(o, "/involvedObject/namespace")
-    }),
-    def("involvedObject.name", |o| text(o, "/involvedObject/name")),
-    def("involvedObject.uid", |o| text(o, "/involvedObject/uid")),
-    def("involvedObject.apiVersion", |o| {
-        text(o, "/involvedObject/apiVersion")
-    }),
-    def("involvedObject.resourceVersion", |o| {
-        text(o, "/involvedObject/resourceVersion")
-    }),
-    def("involvedObject.fieldPath", |o| {
-        text(o, "/involvedObject/fieldPath")
-    }),
-    def("reason", |o| text(o, "/reason")),
-    def("reportingComponent", |o| text(o, "/reportingComponent")),
-    def("source", event_source),
-    def("type", |o| text(o, "/type")),
+    def("involvedObject.kind", Read::Text("/involvedObject/kind")),
+    def(
+        "involvedObject.namespace",
+        Read::Text("/involvedObject/namespace"),
+    ),
+    def("involvedObject.name", Read::Text("/involvedObject/name")),
+    def("involvedObject.uid", Read::Text("/involvedObject/uid")),
+    def(
+        "involvedObject.apiVersion",
+        Read::Text("/involvedObject/apiVersion"),
+    ),
+    def(
+        "involvedObject.resourceVersion",
+        Read::Text("/involvedObject/resourceVersion"),
+    ),
+    def(
+        "involvedObject.fieldPath",
+        Read::Text("/involvedObject/fieldPath"),
+    ),
+    def("reason", Read::Text("/reason")),
+    def("reportingComponent", Read::Text("/reportingComponent")),
+    def("source", EVENT_SOURCE),
+    def("type", Read::Text("/type")),
 ];
 
 /// events.k8s.io/v1 Events: that API's spellings (`pkg/apis/events/v1/conversion.go`),
 /// which upstream maps onto the core field set, so they read the stored core/v1 form.
 pub static EVENTS_K8S_IO: &[FieldDef] = &[
-    def("regarding.kind", |o| text(o, "/involvedObject/kind")),
-    def("regarding.namespace", |o| {
-        text(o, "/involvedObject/namespace")
-    }),
-    def("regarding.name", |o| text(o, "/involvedObject/name")),
-    def("regarding.uid", |o| text(o, "/involvedObject/uid")),
-    def("regarding.apiVersion", |o| {
-        text(o, "/involvedObject/apiVersion")
-    }),
-    def("regarding.resourceVersion", |o| {
-        text(o, "/involvedObject/resourceVersion")
-    }),
-    def("regarding.fieldPath", |o| {
-        text(o, "/involvedObject/fieldPath")
-    }),
-    def("reason", |o| text(o, "/reason")),
-    def("reportingController", |o| text(o, "/reportingComponent")),
-    def("source", event_source),
-    def("type", |o| text(o, "/type")),
+    def("regarding.kind", Read::Text("/involvedObject/kind")),
+    def(
+        "regarding.namespace",
+        Read::Text("/involvedObject/namespace"),
+    ),
+    def("regarding.name", Read::Text("/involvedObject/name")),
+    def("regarding.uid", Read::Text("/involvedObject/uid")),
+    def(
+        "regarding.apiVersion",
+        Read::Text("/involvedObject/apiVersion"),
+    ),
+    def(
+        "regarding.resourceVersion",
+        Read::Text("/involvedObject/resourceVersion"),
+    ),
+    def(
+        "regarding.fieldPath",
+        Read::Text("/involvedObject/fieldPath"),
+    ),
+    def("reason", Read::Text("/reason")),
+    def("reportingController", Read::Text("/reportingComponent")),
+    def("source", EVENT_SOURCE),
+    def("type", Read::Text("/type")),
 ];
 
 /// Secrets.
-pub static SECRET: &[FieldDef] = &[def("type", |o| text(o, "/type"))];
+pub static SECRET: &[FieldDef] = &[def("type", Read::Text("/type"))];
 
 /// Namespaces.
-pub static NAMESPACE: &[FieldDef] = &[def("status.phase", |o| text(o, "/status/phase"))];
+pub static NAMESPACE: &[FieldDef] = &[def("status.phase", Read::Text("/status/phase"))];
 
 /// Nodes.
-pub static NODE: &[FieldDef] = &[def("spec.unschedulable", |o| {
-    boolean(o, "/spec/unschedulable")
-})];
+pub static NODE: &[FieldDef] = &[def("spec.unschedulable", Read::Bool("/spec/unschedulable"))];
 
 /// ReplicaSets. Upstream's registry renders this field, but apps/v1 registers no field
 /// label conversion for it, so a real v1.33 server rejects it (kubernetes#135136).
-pub static REPLICA_SET: &[FieldDef] = &[def("status.replicas", |o| integer(o, "/status/replicas"))];
+pub static REPLICA_SET: &[FieldDef] = &[def("status.replicas", Read::Int("/status/replicas"))];
 
 /// Services (`pkg/registry/core/service/strategy.go` `SelectableFields`).
 pub static SERVICE: &[FieldDef] = &[
-    def("spec.clusterIP", |o| text(o, "/spec/clusterIP")),
-    def("spec.type", |o| text(o, "/spec/type")),
+    def("spec.clusterIP", Read::Text("/spec/clusterIP")),
+    def("spec.type", Read::Text("/spec/type")),
 ];
 
-/// The string at `pointer`, or "" when missing or not a string.
 fn text(obj: &Value, pointer: &str) -> String {
     obj.pointer(pointer)
         .and_then(Value::as_str)
@@ -119,7 +182,6 @@ fn text(obj: &Value, pointer: &str) -> String {
         .to_owned()
 }
 
-/// The boolean at `pointer` as Go prints it; missing is `false`.
 fn boolean(obj: &Value, pointer: &str) -> String {
     let value = obj
         .pointer(pointer)
@@ -128,49 +190,11 @@ fn boolean(obj: &Value, pointer: &str) -> String {
     value.to_string()
 }
 
-/// The integer at `pointer` in decimal; missing is `0`.
 fn integer(obj: &Value, pointer: &str) -> String {
     let value = obj.pointer(pointer);
     match value.and_then(Value::as_i64) {
         Some(n) => n.to_string(),
         None => value.and_then(Value::as_u64).unwrap_or(0).to_string(),
-    }
-}
-
-fn pod_node_name(obj: &Value) -> String {
-    text(obj, "/spec/nodeName")
-}
-
-/// `serviceAccountName`, or the deprecated `serviceAccount` when that is empty, as the v1
-/// conversion fills the internal field.
-fn pod_service_account(obj: &Value) -> String {
-    let name = text(obj, "/spec/serviceAccountName");
-    if name.is_empty() {
-        text(obj, "/spec/serviceAccount")
-    } else {
-        name
-    }
-}
-
-/// The primary pod IP: `podIP` when set (the v1 conversion makes it authoritative), else
-/// the first of `podIPs`.
-fn pod_ip(obj: &Value) -> String {
-    let ip = text(obj, "/status/podIP");
-    if ip.is_empty() {
-        text(obj, "/status/podIPs/0/ip")
-    } else {
-        ip
-    }
-}
-
-/// `source.component`, falling back to `reportingComponent` for Events written through
-/// events.k8s.io (which have no source).
-fn event_source(obj: &Value) -> String {
-    let component = text(obj, "/source/component");
-    if component.is_empty() {
-        text(obj, "/reportingComponent")
-    } else {
-        component
     }
 }
 
@@ -183,7 +207,7 @@ mod tests {
     fn value(defs: &[FieldDef], obj: &Value, name: &str) -> String {
         let found = defs.iter().find(|d| d.name == name);
         let def = found.unwrap_or_else(|| panic!("no field {name}"));
-        (def.get)(obj)
+        def.get(obj)
     }
 
     #[test]
