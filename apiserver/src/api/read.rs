@@ -300,7 +300,10 @@ pub(crate) fn render_list(
             respond::json(StatusCode::OK, &list)
         }
         Output::Metadata => {
-            let items: Vec<Value> = items.iter().map(|o| respond::partial(&o.value())).collect();
+            let items: Vec<Value> = items
+                .iter()
+                .map(|o| respond::partial(&o.metadata_value()))
+                .collect();
             let list = json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "items": items});
             respond::json(StatusCode::OK, &list)
         }

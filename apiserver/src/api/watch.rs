@@ -174,7 +174,7 @@ impl Writer {
                 Self::line(kind, &serde_json::to_vec(&v).unwrap_or_default())
             }
             Output::Metadata => {
-                let v = respond::partial(&obj.value());
+                let v = respond::partial(&obj.metadata_value());
                 Self::line(kind, &serde_json::to_vec(&v).unwrap_or_default())
             }
             Output::Table => {

@@ -57,6 +57,13 @@ impl CachedObject {
         }
     }
 
+    /// The object with only its `metadata` parsed (for PartialObjectMetadata).
+    pub fn metadata_value(&self) -> Value {
+        static METADATA: std::sync::LazyLock<Keep> =
+            std::sync::LazyLock::new(|| Keep::members(&["/metadata"]));
+        METADATA.parse(&self.bytes).unwrap_or(Value::Null)
+    }
+
     /// The object parsed (for Tables, conversions and writes).
     pub fn value(&self) -> Value {
         serde_json::from_slice(&self.bytes).unwrap_or(Value::Null)

@@ -25,9 +25,15 @@ const METADATA: [&str; 3] = ["/metadata/name", "/metadata/namespace", "/metadata
 impl Keep {
     /// The parts read by `metadata.name`, `metadata.namespace`, labels and `fields`.
     pub fn for_fields(fields: &[FieldDef]) -> Self {
-        let mut keep = Self::Members(Vec::new());
         let pointers = fields.iter().flat_map(|f| f.pointers().iter().copied());
-        for pointer in METADATA.into_iter().chain(pointers) {
+        let all: Vec<&str> = METADATA.into_iter().chain(pointers).collect();
+        Self::members(&all)
+    }
+
+    /// The values at `pointers`.
+    pub fn members(pointers: &[&str]) -> Self {
+        let mut keep = Self::Members(Vec::new());
+        for pointer in pointers {
             keep.add(pointer);
         }
         keep

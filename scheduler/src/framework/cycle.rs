@@ -198,7 +198,9 @@ impl Algorithm {
         let mut state = CycleState::default();
         for plugin in &self.filters {
             match plugin {
-                FilterPlugin::NodeResourcesFit => state.request = self.fit.pre_filter(&pod.pod),
+                FilterPlugin::NodeResourcesFit => {
+                    state.request = self.fit.pre_filter(&pod.resources)
+                }
                 FilterPlugin::NodePorts => state.ports = node_ports::pre_filter(&pod.pod),
                 FilterPlugin::InterPodAffinity if !snapshot.affinity_idle(pod) => {
                     state.affinity = Some(inter_pod_affinity::pre_filter(pod, nodes.clone(), ns));

@@ -58,10 +58,11 @@ impl Fit {
         }
     }
 
-    /// PreFilter: the pod's effective request (init-container rule, overhead).
+    /// PreFilter: the pod's effective request (init-container rule, overhead), from what
+    /// [`PodResources::of`] read.
     #[must_use]
-    pub fn pre_filter(&self, pod: &Pod) -> Resource {
-        PodResources::of(pod).requests
+    pub fn pre_filter(&self, pod: &PodResources) -> Resource {
+        pod.requests.clone()
     }
 
     /// Filter: `Unschedulable` with one reason per lacking resource (`Too many pods`,
@@ -162,7 +163,7 @@ mod tests {
             (&node("4", "8Gi", "0"), "1", "1Gi", &["Too many pods"]),
         ];
         for (n, cpu, mem, want) in cases {
-            let status = fit.filter(&fit.pre_filter(&pod("p", cpu, mem)), n);
+            let status = fit.filter(&fit.pre_filter(&PodResources::of(&pod("p", cpu, mem))), n);
             assert_eq!(status.reasons, want, "{cpu} {mem}");
             let code = if want.is_empty() {
                 Code::Success

@@ -85,10 +85,15 @@ impl NodeInfo {
     /// Records a pod (an existing or assumed one). Recording the same key again replaces
     /// the earlier contribution.
     pub fn add_pod(&mut self, pod: &Pod) {
+        self.add_pod_with(pod, PodResources::of(pod));
+    }
+
+    /// [`Self::add_pod`] with the pod's resources already read.
+    pub fn add_pod_with(&mut self, pod: &Pod, resources: PodResources) {
         let key = pod_key(pod);
         self.remove_pod_by_key(&key);
         let contribution = PodContribution {
-            resources: PodResources::of(pod),
+            resources,
             ports: pod_host_ports(pod),
         };
         self.apply(&contribution, 1);

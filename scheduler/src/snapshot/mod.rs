@@ -127,7 +127,7 @@ impl NodeInfo {
     pub fn add_pod(&mut self, pod: Arc<PodInfo>) {
         self.remove_pod(&pod.key);
         self.generation += 1;
-        self.resources.add_pod(&pod.pod);
+        self.resources.add_pod_with(&pod.pod, pod.resources.clone());
         if pod.has_affinity() {
             self.pods_with_affinity.push(Arc::clone(&pod));
         }

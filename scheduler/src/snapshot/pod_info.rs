@@ -9,6 +9,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{Pod, PodAffinityTerm, WeightedPodAffinityTerm};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
+use crate::resources::PodResources;
 use crate::selector::{Labels, label_selector_matches};
 
 /// One pod affinity or anti-affinity term.
@@ -82,6 +83,8 @@ pub struct PodInfo {
     pub preferred_affinity: Vec<WeightedTerm>,
     /// Preferred pod anti-affinity terms.
     pub preferred_anti_affinity: Vec<WeightedTerm>,
+    /// What it requests (read once: quantities are parsed from text).
+    pub resources: PodResources,
 }
 
 impl PodInfo {
@@ -128,8 +131,23 @@ impl PodInfo {
                 a.preferred_during_scheduling_ignored_during_execution
                     .as_ref()
             })),
+            resources: PodResources::of(&pod),
             namespace,
             pod,
+        }
+    }
+
+    /// The same pod placed on `node` (`spec.nodeName` set), as the scheduler assumes it
+    /// while the binding is in flight; what was parsed is reused.
+    #[must_use]
+    pub fn assumed_on(&self, node: &str) -> Self {
+        let mut pod = (*self.pod).clone();
+        if let Some(spec) = pod.spec.as_mut() {
+            spec.node_name = Some(node.to_owned());
+        }
+        Self {
+            pod: Arc::new(pod),
+            ..self.clone()
         }
     }
 }
@@ -142,5 +160,31 @@ impl PodInfo {
             && self.required_anti_affinity.is_empty()
             && self.preferred_affinity.is_empty()
             && self.preferred_anti_affinity.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_assumed_pod_is_the_same_pod_on_the_node() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "namespace": "ns", "labels": {"app": "a"}},
+            "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "250m"}}}],
+                     "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                         {"topologyKey": "kubernetes.io/hostname",
+                          "labelSelector": {"matchLabels": {"app": "a"}}}]}}},
+        }))
+        .expect("pod");
+        let info = PodInfo::new(Arc::new(pod));
+        let assumed = info.assumed_on("n1");
+        let node = assumed.pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+        assert_eq!(node, Some("n1"));
+        assert_eq!(info.pod.spec.as_ref().and_then(|s| s.node_name.as_deref()), None);
+        assert_eq!(assumed.key, "ns/p");
+        assert_eq!(assumed.resources.requests.milli_cpu, 250);
+        assert_eq!(assumed.resources, PodResources::of(&assumed.pod));
+        assert_eq!(assumed.required_anti_affinity.len(), 1);
     }
 }

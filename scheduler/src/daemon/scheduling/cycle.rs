@@ -49,11 +49,7 @@ impl Scheduling {
         match algorithm.schedule(&info, self.cache.snapshot()) {
             Ok(scheduled) => {
                 tracing::debug!(pod = %popped.key, node = %scheduled.node, "scheduled");
-                let mut assumed = (*pod).clone();
-                if let Some(spec) = assumed.spec.as_mut() {
-                    spec.node_name = Some(scheduled.node.clone());
-                }
-                let assumed = Arc::new(PodInfo::new(Arc::new(assumed)));
+                let assumed = Arc::new(info.assumed_on(&scheduled.node));
                 self.cache.add_assigned(assumed, &scheduled.node, true);
                 let snapshot = self.cache.snapshot();
                 let timeout = self.bind_timeouts.get(name).copied();
