@@ -199,3 +199,53 @@ async fn list_then_watch_watcher_survives_restart_and_compaction() {
 async fn streaming_list_watcher_survives_restart_and_compaction() {
     watcher_follows_restarts_and_compaction(true).await;
 }
+
+#[tokio::test]
+async fn metadata_only_lists_and_watches_carry_the_whole_metadata_and_nothing_else() {
+    let t = TestServer::start().await;
+    let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "default");
+    let mut a = cm("a");
+    a.metadata.labels = Some([("app".to_owned(), "web".to_owned())].into());
+    a.metadata.annotations = Some([("note".to_owned(), "x".to_owned())].into());
+    let a = api.create(&PostParams::default(), &a).await.unwrap();
+    let rv = a.metadata.resource_version.clone().unwrap();
+
+    let list = api
+        .list_metadata(&kube::api::ListParams::default())
+        .await
+        .unwrap();
+    let item = &list.items[0].metadata;
+    assert_eq!(item.name.as_deref(), Some("a"));
+    assert_eq!(item.labels, a.metadata.labels);
+    assert_eq!(item.annotations, a.metadata.annotations);
+    assert_eq!(item.resource_version.as_deref(), Some(rv.as_str()));
+    assert_eq!(item.uid, a.metadata.uid);
+
+    let accept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+    let path = "/api/v1/namespaces/default/configmaps";
+    let (s, _, v) = t.raw("GET", path, None, Some(accept), vec![]).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["kind"], "PartialObjectMetadataList");
+    assert_eq!(v["items"][0]["kind"], "PartialObjectMetadata");
+    assert!(v["items"][0].get("data").is_none(), "{v}");
+
+    let mut stream = api
+        .watch_metadata(&WatchParams::default().timeout(5), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    let mut changed = cm("a");
+    changed.metadata.labels = Some([("app".to_owned(), "db".to_owned())].into());
+    api.replace("a", &PostParams::default(), &changed)
+        .await
+        .unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+        .await
+        .unwrap()
+        .unwrap();
+    let Some(WatchEvent::Modified(o)) = event else {
+        panic!("expected MODIFIED, got {event:?}");
+    };
+    assert_eq!(o.metadata.labels, changed.metadata.labels);
+    assert_ne!(o.metadata.resource_version.as_deref(), Some(rv.as_str()));
+}
