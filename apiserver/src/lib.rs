@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod object;
 pub mod openapi;
 pub mod patch;
+pub mod pointer;
 pub mod protobuf;
 pub mod registry;
 pub mod selector;

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::pointer::At;
 use serde_json::{Map, Value};
 
 /// `metadata.<field>` as a string, if present.
@@ -45,7 +46,7 @@ pub fn set_meta(obj: &mut Value, field: &str, value: Value) {
 
 /// `metadata.labels` as a sorted map (non-string values ignored).
 pub fn labels(obj: &Value) -> BTreeMap<String, String> {
-    obj.pointer("/metadata/labels")
+    obj.at("/metadata/labels")
         .and_then(Value::as_object)
         .map(|m| {
             m.iter()
@@ -57,7 +58,7 @@ pub fn labels(obj: &Value) -> BTreeMap<String, String> {
 
 /// `metadata.finalizers`.
 pub fn finalizers(obj: &Value) -> Vec<String> {
-    obj.pointer("/metadata/finalizers")
+    obj.at("/metadata/finalizers")
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -70,7 +71,7 @@ pub fn finalizers(obj: &Value) -> Vec<String> {
 /// A Namespace's `spec.finalizers` (the namespace controller's `kubernetes`): while any
 /// remain, a deleting namespace stays, Terminating.
 pub fn namespace_finalizers(obj: &Value) -> usize {
-    obj.pointer("/spec/finalizers")
+    obj.at("/spec/finalizers")
         .and_then(Value::as_array)
         .map_or(0, Vec::len)
 }

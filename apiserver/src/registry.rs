@@ -9,6 +9,7 @@ use k8s_openapi::api::{
 };
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
+use crate::pointer::At;
 use crate::selector::fields::{self, FieldDef};
 use crate::table::{self, TableDef};
 
@@ -198,7 +199,7 @@ fn roundtrip_workload<T: serde::de::DeserializeOwned + serde::Serialize>(
     value: serde_json::Value,
 ) -> Result<serde_json::Value, serde_json::Error> {
     let absent = value
-        .pointer("/spec/selector")
+        .at("/spec/selector")
         .is_none_or(serde_json::Value::is_null);
     let mut out = roundtrip::<T>(value)?;
     if absent

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail, ensure};
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Pod;
+use keelson_apiserver::pointer::At;
 use keelson_e2e::{ApiServerOptions, ApiServerProcess, Kubectl, KubectlOutput};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::watcher;
@@ -129,7 +130,7 @@ fn rollout_status(k: &Kubectl) -> Result<()> {
 
 fn image(k: &Kubectl) -> Result<String> {
     let d = get(k, "deployment web")?;
-    Ok(d.pointer("/spec/template/spec/containers/0/image")
+    Ok(d.at("/spec/template/spec/containers/0/image")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned())
@@ -142,9 +143,9 @@ fn live_pod_images(k: &Kubectl) -> Result<Vec<String>> {
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
+        .filter(|p| p.at("/metadata/deletionTimestamp").is_none())
         .map(|p| {
-            p.pointer("/spec/containers/0/image")
+            p.at("/spec/containers/0/image")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned()
@@ -222,7 +223,7 @@ fn scenario(k: &Kubectl) -> Result<()> {
     rollout_status(k)?;
     let d = get(k, "deployment web")?;
     ensure!(
-        d.pointer("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt")
+        d.at("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt")
             .is_some(),
         "restart stamps the template"
     );

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::{Operation, Plugin};
 use crate::api::{ApiResult, Ctx};
 use crate::object;
+use crate::pointer::At;
 use crate::registry::ResourceDef;
 
 /// The annotation marking the default class, and its beta form (still honoured).
@@ -54,10 +55,10 @@ impl Plugin for DefaultStorageClass {
 /// Whether a claim asked for a class (`""` included) by field or beta annotation.
 fn has_class(claim: &Value) -> bool {
     claim
-        .pointer("/spec/storageClassName")
+        .at("/spec/storageClassName")
         .is_some_and(|c| !c.is_null())
         || claim
-            .pointer("/metadata/annotations")
+            .at("/metadata/annotations")
             .and_then(|a| a.get(BETA_CLASS_ANNOTATION))
             .is_some()
 }
@@ -73,7 +74,7 @@ fn default_class(classes: &[Value]) -> Option<String> {
         .iter()
         .filter(|c| {
             DEFAULT_ANNOTATIONS.iter().any(|a| {
-                c.pointer("/metadata/annotations")
+                c.at("/metadata/annotations")
                     .and_then(|m| m.get(*a))
                     .and_then(Value::as_str)
                     == Some("true")

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::{Operation, Plugin};
 use crate::api::{ApiResult, Ctx};
+use crate::pointer::At;
 use crate::registry::ResourceDef;
 
 const NOT_READY: &str = "node.kubernetes.io/not-ready";
@@ -44,7 +45,7 @@ impl Plugin for DefaultTolerationSeconds {
 
 fn add_tolerations(pod: &mut Value, not_ready_seconds: i64, unreachable_seconds: i64) {
     let existing = pod
-        .pointer("/spec/tolerations")
+        .at("/spec/tolerations")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::{Operation, Plugin};
 use crate::api::{ApiError, ApiResult, Ctx};
 use crate::object;
+use crate::pointer::At;
 use crate::registry::ResourceDef;
 use crate::storage::keys;
 
@@ -53,7 +54,7 @@ async fn classes(ctx: &Ctx) -> Vec<Value> {
 async fn resolve(ctx: &Ctx, def: &'static ResourceDef, pod: &mut Value) -> ApiResult<()> {
     let name = object::name(pod).to_owned();
     let asked = pod
-        .pointer("/spec/priorityClassName")
+        .at("/spec/priorityClassName")
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
@@ -77,7 +78,7 @@ async fn resolve(ctx: &Ctx, def: &'static ResourceDef, pod: &mut Value) -> ApiRe
             &format!("no PriorityClass with name {asked} was found"),
         ));
     };
-    if let Some(given) = pod.pointer("/spec/priority").and_then(Value::as_i64)
+    if let Some(given) = pod.at("/spec/priority").and_then(Value::as_i64)
         && given != priority
     {
         return Err(ApiError::forbidden(
@@ -96,7 +97,7 @@ async fn resolve(ctx: &Ctx, def: &'static ResourceDef, pod: &mut Value) -> ApiRe
         pod["spec"]["priorityClassName"] = json!(class_name);
     }
     pod["spec"]["priority"] = json!(priority);
-    if pod.pointer("/spec/preemptionPolicy").is_none() {
+    if pod.at("/spec/preemptionPolicy").is_none() {
         pod["spec"]["preemptionPolicy"] = json!(preemption);
     }
     Ok(())

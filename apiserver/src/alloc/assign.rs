@@ -11,6 +11,7 @@ use super::range::{IpFamily, PortRange, ServiceCidr};
 use super::service;
 use super::set::{self, Allocated};
 use crate::api::Cause;
+use crate::pointer::At;
 
 /// Why a Service cannot have what it asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,12 +262,12 @@ pub(crate) fn check_families(svc: &mut Value, cidr: &ServiceCidr) -> Vec<Cause> 
     let cluster = cidr.family();
     if cluster == IpFamily::V6
         && first.parse::<std::net::Ipv4Addr>().is_err()
-        && svc.pointer("/spec/ipFamilies") == Some(&serde_json::json!(["IPv4"]))
+        && svc.at("/spec/ipFamilies") == Some(&serde_json::json!(["IPv4"]))
     {
         svc["spec"]["ipFamilies"] = serde_json::json!(["IPv6"]);
     }
     let selectorless = svc
-        .pointer("/spec/selector")
+        .at("/spec/selector")
         .and_then(Value::as_object)
         .is_none_or(|m| m.is_empty());
     if first == "None" && selectorless {
@@ -274,7 +275,7 @@ pub(crate) fn check_families(svc: &mut Value, cidr: &ServiceCidr) -> Vec<Cause> 
     }
     let mut causes = Vec::new();
     if let Some(policy @ "RequireDualStack") =
-        svc.pointer("/spec/ipFamilyPolicy").and_then(Value::as_str)
+        svc.at("/spec/ipFamilyPolicy").and_then(Value::as_str)
     {
         causes.push(cause(
             "spec.ipFamilyPolicy".into(),
@@ -283,7 +284,7 @@ pub(crate) fn check_families(svc: &mut Value, cidr: &ServiceCidr) -> Vec<Cause> 
         ));
     }
     let families = svc
-        .pointer("/spec/ipFamilies")
+        .at("/spec/ipFamilies")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::api::ApiConfig;
 use crate::object;
+use crate::pointer::At;
 use crate::storage::{Storage, StorageError, keys};
 
 /// The namespace and name of all three objects.
@@ -86,8 +87,8 @@ async fn reconcile(
         };
         let mut changed = false;
         for pointer in owned {
-            let want = wanted.pointer(pointer).cloned().unwrap_or(Value::Null);
-            if obj.pointer(pointer) != Some(&want) {
+            let want = wanted.at(pointer).cloned().unwrap_or(Value::Null);
+            if obj.at(pointer) != Some(&want) {
                 set_pointer(&mut obj, pointer, want);
                 changed = true;
             }
@@ -95,7 +96,7 @@ async fn reconcile(
         if !changed {
             return Ok(());
         }
-        if obj.pointer("/metadata/generation").is_some() {
+        if obj.at("/metadata/generation").is_some() {
             let next = obj["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
             object::set_meta(&mut obj, "generation", json!(next));
         }

@@ -31,6 +31,7 @@ pub use repair::repair;
 
 use crate::admission::Operation;
 use crate::api::{ApiConfig, ApiError, ApiResult, Ctx, Part};
+use crate::pointer::At;
 use crate::registry::ResourceDef;
 use crate::storage::Storage;
 use assign::Failure;
@@ -226,7 +227,7 @@ pub(crate) async fn allocate(
     let dry_run = ctx.query.dry_run;
 
     let ip_want = assign::ip_want(old, obj);
-    let shown = crate::validation::go_value::string_slice(obj.pointer("/spec/clusterIPs"));
+    let shown = crate::validation::go_value::string_slice(obj.at("/spec/clusterIPs"));
     let cidr = allocator.cidr;
     let ip = allocator
         .transact(storage, Which::Ips, dry_run, |set| {

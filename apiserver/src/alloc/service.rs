@@ -4,13 +4,14 @@
 
 use std::net::IpAddr;
 
+use crate::pointer::At;
 use serde_json::{Map, Value};
 
 type Obj = Map<String, Value>;
 
 /// `spec.type` (ClusterIP when absent).
 pub(crate) fn service_type(svc: &Value) -> &str {
-    svc.pointer("/spec/type")
+    svc.at("/spec/type")
         .and_then(Value::as_str)
         .unwrap_or("ClusterIP")
 }
@@ -31,7 +32,7 @@ pub(crate) fn allocates_node_ports(svc: &Value) -> bool {
     match service_type(svc) {
         "NodePort" => true,
         "LoadBalancer" => {
-            svc.pointer("/spec/allocateLoadBalancerNodePorts")
+            svc.at("/spec/allocateLoadBalancerNodePorts")
                 .and_then(Value::as_bool)
                 != Some(false)
         }
@@ -43,7 +44,7 @@ pub(crate) fn allocates_node_ports(svc: &Value) -> bool {
 pub(crate) fn needs_health_check(svc: &Value) -> bool {
     service_type(svc) == "LoadBalancer"
         && svc
-            .pointer("/spec/externalTrafficPolicy")
+            .at("/spec/externalTrafficPolicy")
             .and_then(Value::as_str)
             == Some("Local")
 }
@@ -51,11 +52,11 @@ pub(crate) fn needs_health_check(svc: &Value) -> bool {
 /// The first cluster IP as written: `clusterIPs[0]`, else `clusterIP` ("" when unset).
 pub(crate) fn first_cluster_ip(svc: &Value) -> &str {
     let from_list = svc
-        .pointer("/spec/clusterIPs/0")
+        .at("/spec/clusterIPs/0")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty());
     from_list
-        .or_else(|| svc.pointer("/spec/clusterIP").and_then(Value::as_str))
+        .or_else(|| svc.at("/spec/clusterIP").and_then(Value::as_str))
         .unwrap_or("")
 }
 
@@ -77,7 +78,7 @@ pub(crate) fn node_ports(svc: &Value) -> Vec<i64> {
 
 /// `spec.healthCheckNodePort` (0 when unset).
 pub(crate) fn health_check_port(svc: &Value) -> i64 {
-    svc.pointer("/spec/healthCheckNodePort")
+    svc.at("/spec/healthCheckNodePort")
         .and_then(Value::as_i64)
         .unwrap_or(0)
 }
@@ -97,7 +98,7 @@ pub(crate) fn held_ports(svc: &Value) -> Vec<i64> {
 
 /// `spec.ports`, or nothing.
 pub(crate) fn ports(svc: &Value) -> &[Value] {
-    svc.pointer("/spec/ports")
+    svc.at("/spec/ports")
         .and_then(Value::as_array)
         .map_or(&[], Vec::as_slice)
 }
@@ -109,12 +110,12 @@ fn spec_mut(svc: &mut Value) -> Option<&mut Obj> {
 /// Create: a client that only sets `clusterIP` gets `clusterIPs` from it.
 pub(crate) fn normalize_create(svc: &mut Value) {
     let single = svc
-        .pointer("/spec/clusterIP")
+        .at("/spec/clusterIP")
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
     let plural_empty = svc
-        .pointer("/spec/clusterIPs")
+        .at("/spec/clusterIPs")
         .and_then(Value::as_array)
         .is_none_or(Vec::is_empty);
     if !single.is_empty()
@@ -141,7 +142,7 @@ fn same(old: &Value, new: &Value, pointer: &str) -> bool {
         Some(Value::String(s)) if s.is_empty() => Value::Null,
         Some(v) => v.clone(),
     };
-    norm(old.pointer(pointer)) == norm(new.pointer(pointer))
+    norm(old.at(pointer)) == norm(new.at(pointer))
 }
 
 fn same_node_ports(old: &Value, new: &Value) -> bool {
@@ -202,7 +203,7 @@ fn externally_accessible(svc: &Value) -> bool {
     needs_node_ports(svc)
         || (service_type(svc) == "ClusterIP"
             && svc
-                .pointer("/spec/externalIPs")
+                .at("/spec/externalIPs")
                 .and_then(Value::as_array)
                 .is_some_and(|a| !a.is_empty()))
 }
@@ -210,17 +211,17 @@ fn externally_accessible(svc: &Value) -> bool {
 /// Keeps `clusterIPs` in step with `clusterIP` for clients that only know the latter.
 fn normalize_update(old: &Value, new: &mut Value) {
     let old_single = old
-        .pointer("/spec/clusterIP")
+        .at("/spec/clusterIP")
         .and_then(Value::as_str)
         .unwrap_or("");
     let new_single = new
-        .pointer("/spec/clusterIP")
+        .at("/spec/clusterIP")
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    let old_plural = old.pointer("/spec/clusterIPs").cloned();
+    let old_plural = old.at("/spec/clusterIPs").cloned();
     let new_plural_empty = new
-        .pointer("/spec/clusterIPs")
+        .at("/spec/clusterIPs")
         .and_then(Value::as_array)
         .is_none_or(Vec::is_empty);
     let old_plural_set = old_plural
@@ -266,8 +267,8 @@ fn patch_allocated(old: &Value, new: &mut Value) {
         .filter(|p| *p != 0 && new_used.contains(p))
         .collect();
     let old_hc = health_check_port(old);
-    let old_single = old.pointer("/spec/clusterIP").cloned();
-    let old_plural = old.pointer("/spec/clusterIPs").cloned();
+    let old_single = old.at("/spec/clusterIP").cloned();
+    let old_plural = old.at("/spec/clusterIPs").cloned();
     let Some(spec) = spec_mut(new) else {
         return;
     };

@@ -11,6 +11,7 @@ use super::read::{cache_of, current, filter, object_key};
 use super::write::store_update;
 use super::{Ctx, body, respond};
 use crate::object;
+use crate::pointer::At;
 use crate::storage::{DeletePreconditions, StorageError};
 
 /// The garbage collector's finalizers.
@@ -233,7 +234,7 @@ async fn try_delete(ctx: &Ctx, key: &str, opts: &DeleteOptions) -> ApiResult<Opt
         },
     );
     let shorter = old
-        .pointer("/metadata/deletionGracePeriodSeconds")
+        .at("/metadata/deletionGracePeriodSeconds")
         .and_then(Value::as_i64)
         .is_none_or(|g| grace < g);
     if !deleting || shorter {
@@ -300,18 +301,18 @@ pub(crate) fn grace_period(kind: &str, obj: &Value, requested: Option<i64>) -> i
         return 0;
     }
     let scheduled = obj
-        .pointer("/spec/nodeName")
+        .at("/spec/nodeName")
         .and_then(Value::as_str)
         .is_some_and(|n| !n.is_empty());
     let terminal = matches!(
-        obj.pointer("/status/phase").and_then(Value::as_str),
+        obj.at("/status/phase").and_then(Value::as_str),
         Some("Succeeded" | "Failed")
     );
     if !scheduled || terminal {
         return 0;
     }
     let default = obj
-        .pointer("/spec/terminationGracePeriodSeconds")
+        .at("/spec/terminationGracePeriodSeconds")
         .and_then(Value::as_i64)
         .unwrap_or(30);
     requested.unwrap_or(default).max(0)

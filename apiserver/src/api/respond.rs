@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use super::request::Output;
+use crate::pointer::At;
 use crate::registry::ResourceDef;
 
 /// A JSON body with a status code.
@@ -60,7 +61,7 @@ pub(crate) fn object(ctx: &Ctx, code: StatusCode, obj: &Value, warnings: &[Strin
         Output::Metadata => serde_json::to_vec(&partial(obj)).unwrap_or_default(),
         Output::Table => {
             let rv = obj
-                .pointer("/metadata/resourceVersion")
+                .at("/metadata/resourceVersion")
                 .cloned()
                 .unwrap_or(Value::Null);
             let table = crate::table::render(

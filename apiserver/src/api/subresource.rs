@@ -13,6 +13,7 @@ use super::write::{Part, merge_update, normalize, store_update, update_part};
 use super::{Ctx, body, read, respond};
 use crate::admission::{self, Operation};
 use crate::object;
+use crate::pointer::At;
 use crate::storage::StorageError;
 
 const ATTEMPTS: usize = 5;
@@ -88,16 +89,16 @@ fn scale_view(obj: &Value) -> Value {
             "resourceVersion": pick("resourceVersion"),
             "creationTimestamp": pick("creationTimestamp"),
         },
-        "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1))},
+        "spec": {"replicas": obj.at("/spec/replicas").cloned().unwrap_or(json!(1))},
         "status": {
-            "replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
-            "selector": selector_string(obj.pointer("/spec/selector")),
+            "replicas": obj.at("/status/replicas").cloned().unwrap_or(json!(0)),
+            "selector": selector_string(obj.at("/spec/selector")),
         },
     })
 }
 
 fn scale_replicas(scale: &Value) -> ApiResult<i64> {
-    match scale.pointer("/spec/replicas") {
+    match scale.at("/spec/replicas") {
         None | Some(Value::Null) => Ok(0),
         Some(v) => v
             .as_i64()
@@ -179,7 +180,7 @@ pub(crate) async fn binding(ctx: Ctx, req: Body) -> ApiResult<Response> {
     let bytes = body::read(&ctx, req).await?;
     let (binding, _) = body::parse(&ctx, &bytes)?;
     let node = binding
-        .pointer("/target/name")
+        .at("/target/name")
         .and_then(Value::as_str)
         .unwrap_or("");
     if node.is_empty() {
@@ -206,7 +207,7 @@ pub(crate) async fn binding(ctx: Ctx, req: Body) -> ApiResult<Response> {
             ));
         }
         let assigned = old
-            .pointer("/spec/nodeName")
+            .at("/spec/nodeName")
             .and_then(Value::as_str)
             .unwrap_or("");
         if !assigned.is_empty() {

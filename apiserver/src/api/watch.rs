@@ -131,6 +131,7 @@ pub(crate) async fn watch(ctx: Ctx) -> ApiResult<Response> {
     Ok(response)
 }
 
+use crate::pointer::At;
 use futures::StreamExt as _;
 
 /// Encodes events in the asked form.
@@ -180,7 +181,7 @@ impl Writer {
             Output::Table => {
                 let v = respond::served(self.def, obj.value());
                 let rv = v
-                    .pointer("/metadata/resourceVersion")
+                    .at("/metadata/resourceVersion")
                     .cloned()
                     .unwrap_or(Value::Null);
                 let table = crate::table::render(

@@ -11,6 +11,7 @@ use super::request::Output;
 use super::{Ctx, body, respond};
 use crate::admission::{self, Operation};
 use crate::object;
+use crate::pointer::At;
 use crate::registry::ResourceDef;
 use crate::storage::{Revision, StorageError, keys};
 
@@ -256,10 +257,7 @@ pub(crate) enum Part {
 pub(crate) fn merge_update(def: &ResourceDef, old: &Value, mut new: Value, part: Part) -> Value {
     if part == Part::Finalize {
         let mut out = old.clone();
-        let finalizers = new
-            .pointer("/spec/finalizers")
-            .cloned()
-            .unwrap_or(Value::Null);
+        let finalizers = new.at("/spec/finalizers").cloned().unwrap_or(Value::Null);
         if !out.get("spec").is_some_and(Value::is_object) {
             out["spec"] = json!({});
         }
@@ -281,7 +279,7 @@ pub(crate) fn merge_update(def: &ResourceDef, old: &Value, mut new: Value, part:
         // updates.
         if def.kind == "Deployment" {
             let annotations = new
-                .pointer("/metadata/annotations")
+                .at("/metadata/annotations")
                 .cloned()
                 .unwrap_or(Value::Null);
             object::set_meta(&mut out, "annotations", annotations);
@@ -320,7 +318,7 @@ pub(crate) fn merge_update(def: &ResourceDef, old: &Value, mut new: Value, part:
     crate::defaults::apply(def.kind, &mut new);
     if def.has_generation && object::spec_part(old) != object::spec_part(&new) {
         let generation = old
-            .pointer("/metadata/generation")
+            .at("/metadata/generation")
             .and_then(Value::as_i64)
             .unwrap_or(0);
         object::set_meta(&mut new, "generation", json!(generation + 1));
@@ -362,7 +360,7 @@ pub(crate) async fn store_update(
     let def = ctx.target.def;
     let pod_waits_for_kubelet = def.kind == "Pod"
         && new
-            .pointer("/metadata/deletionGracePeriodSeconds")
+            .at("/metadata/deletionGracePeriodSeconds")
             .and_then(Value::as_i64)
             .is_some_and(|g| g > 0);
     if object::is_deleting(&new)

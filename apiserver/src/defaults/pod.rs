@@ -6,6 +6,7 @@ use super::{
     Obj, default_int, default_ptr, default_str, field, image, items, root_field, str_of,
     struct_field, volume,
 };
+use crate::pointer::At;
 
 /// The container lists of a pod spec.
 const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
@@ -15,7 +16,7 @@ const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralCo
 /// (mirror pods excepted).
 pub(super) fn pod(obj: &mut Value) {
     let mirror = obj
-        .pointer("/metadata/annotations/kubernetes.io~1config.mirror")
+        .at("/metadata/annotations/kubernetes.io~1config.mirror")
         .is_some();
     let Some(spec) = root_field(obj, "spec") else {
         return;

@@ -24,6 +24,7 @@ use serde_json::{Map, Value, json};
 
 use super::qos;
 use crate::object;
+use crate::pointer::At;
 use crate::registry::ResourceDef;
 
 /// The message of the condition a pod with scheduling gates starts with.
@@ -79,7 +80,7 @@ pub(crate) fn prepare_update(def: &ResourceDef, old: &Value, new: &mut Value) {
     }
     match def.kind {
         "Namespace" => {
-            let finalizers = old.pointer("/spec/finalizers").cloned();
+            let finalizers = old.at("/spec/finalizers").cloned();
             if !new.get("spec").is_some_and(Value::is_object) {
                 new["spec"] = json!({});
             }
@@ -102,7 +103,7 @@ pub(crate) fn prepare_update(def: &ResourceDef, old: &Value, new: &mut Value) {
 /// A new pod: Pending with its QoS class, and the spec mutations of pod creation.
 fn pod(obj: &mut Value) {
     let given_class = obj
-        .pointer("/status/qosClass")
+        .at("/status/qosClass")
         .and_then(Value::as_str)
         .filter(|c| !c.is_empty())
         .map(str::to_owned);
@@ -126,7 +127,7 @@ fn pod(obj: &mut Value) {
     obj["status"] = status;
     let labels = object::labels(obj);
     let annotations: Map<String, Value> = obj
-        .pointer("/metadata/annotations")
+        .at("/metadata/annotations")
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use crate::pointer::At;
 
 fn def(group: &str, version: &str, plural: &str) -> &'static ResourceDef {
     crate::registry::find(group, version, plural).unwrap()
@@ -228,7 +229,7 @@ fn apparmor_annotations_become_fields() {
     let got = prepared("", "pods", pod);
     let profile = |i: usize| {
         got["spec"]["containers"][i]
-            .pointer("/securityContext/appArmorProfile")
+            .at("/securityContext/appArmorProfile")
             .cloned()
     };
     assert_eq!(profile(0), Some(json!({"type": "RuntimeDefault"})));

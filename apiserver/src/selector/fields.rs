@@ -7,6 +7,7 @@
 //! A missing string is `""`, a missing boolean `"false"` and a missing integer `"0"`, as
 //! upstream's zero values print.
 
+use crate::pointer::At;
 use serde_json::Value;
 
 /// One selectable field and where its value is read from in the stored object.
@@ -176,22 +177,19 @@ pub static SERVICE: &[FieldDef] = &[
 ];
 
 fn text(obj: &Value, pointer: &str) -> String {
-    obj.pointer(pointer)
+    obj.at(pointer)
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned()
 }
 
 fn boolean(obj: &Value, pointer: &str) -> String {
-    let value = obj
-        .pointer(pointer)
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let value = obj.at(pointer).and_then(Value::as_bool).unwrap_or(false);
     value.to_string()
 }
 
 fn integer(obj: &Value, pointer: &str) -> String {
-    let value = obj.pointer(pointer);
+    let value = obj.at(pointer);
     match value.and_then(Value::as_i64) {
         Some(n) => n.to_string(),
         None => value.and_then(Value::as_u64).unwrap_or(0).to_string(),

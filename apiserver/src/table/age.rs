@@ -1,5 +1,6 @@
 //! Ages as kubectl shows them: upstream's `duration.HumanDuration` ("5s", "3m10s", "2d3h").
 
+use crate::pointer::At;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
@@ -74,7 +75,7 @@ pub(super) fn since(t: Option<Timestamp>, now: Timestamp) -> String {
 
 /// How long ago the timestamp at a JSON pointer was, or `<unknown>`.
 pub(super) fn since_at(obj: &Value, ptr: &str, now: Timestamp) -> String {
-    since(timestamp(obj.pointer(ptr)), now)
+    since(timestamp(obj.at(ptr)), now)
 }
 
 /// The AGE cell: time since `metadata.creationTimestamp`.

@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::age::age;
 use super::format::{containers, format_label_selector, int_at, label_selector, name};
 use super::{AGE, Column, NAME, TableDef};
+use crate::pointer::At;
 
 const CONTAINERS: Column = Column::wide("Containers", "Names of each container in the template.");
 const IMAGES: Column = Column::wide(
@@ -15,7 +16,7 @@ const IMAGES: Column = Column::wide(
 
 /// `spec.replicas`, defaulted to 1 like the API does.
 fn desired(obj: &Value) -> i64 {
-    obj.pointer("/spec/replicas")
+    obj.at("/spec/replicas")
         .and_then(Value::as_i64)
         .unwrap_or(1)
 }
@@ -45,9 +46,8 @@ pub static DEPLOYMENT: TableDef = TableDef {
 };
 
 fn deployment_cells(d: &Value, now: Timestamp) -> Vec<Value> {
-    let (names, images) = containers(d.pointer("/spec/template/spec"));
-    let selector =
-        label_selector(d.pointer("/spec/selector")).unwrap_or_else(|| "<invalid>".to_owned());
+    let (names, images) = containers(d.at("/spec/template/spec"));
+    let selector = label_selector(d.at("/spec/selector")).unwrap_or_else(|| "<invalid>".to_owned());
     vec![
         name(d),
         Value::String(format!(
@@ -92,7 +92,7 @@ pub static REPLICA_SET: TableDef = TableDef {
 };
 
 fn replica_set_cells(rs: &Value, now: Timestamp) -> Vec<Value> {
-    let (names, images) = containers(rs.pointer("/spec/template/spec"));
+    let (names, images) = containers(rs.at("/spec/template/spec"));
     vec![
         name(rs),
         Value::from(desired(rs)),
@@ -101,7 +101,7 @@ fn replica_set_cells(rs: &Value, now: Timestamp) -> Vec<Value> {
         age(rs, now),
         Value::String(names),
         Value::String(images),
-        Value::String(format_label_selector(rs.pointer("/spec/selector"))),
+        Value::String(format_label_selector(rs.at("/spec/selector"))),
     ]
 }
 

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::age::age;
 use super::format::{bool_at, items_at, len_at, name, str_at};
 use super::{AGE, Column, NAME, TableDef};
+use crate::pointer::At;
 
 /// Namespaces.
 pub static NAMESPACE: TableDef = TableDef {
@@ -77,7 +78,7 @@ fn node_status(node: &Value) -> String {
 /// Roles from `node-role.kubernetes.io/<role>` labels and the `kubernetes.io/role` label.
 fn node_roles(node: &Value) -> String {
     let mut roles = BTreeSet::new();
-    if let Some(Value::Object(labels)) = node.pointer("/metadata/labels") {
+    if let Some(Value::Object(labels)) = node.at("/metadata/labels") {
         for (k, v) in labels {
             if let Some(role) = k.strip_prefix("node-role.kubernetes.io/") {
                 if !role.is_empty() {

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::age::{since, timestamp};
 use super::format::{int_at, name, str_at};
 use super::{Column, NAME, TableDef};
+use crate::pointer::At;
 
 /// Events (core/v1 and events.k8s.io/v1 share the columns).
 pub static EVENT: TableDef = TableDef {
@@ -99,11 +100,11 @@ fn cells(ev: &Value, now: Timestamp) -> Vec<Value> {
     let f = layout(ev);
     let at = |field: &str, sub: &str| str_at(ev, &format!("{field}{sub}"));
 
-    let first_seen = match timestamp(ev.pointer(f.first)) {
+    let first_seen = match timestamp(ev.at(f.first)) {
         Some(t) => since(Some(t), now),
         None => since(timestamp(ev.get("eventTime")), now),
     };
-    let mut last_seen = match timestamp(ev.pointer(f.last)) {
+    let mut last_seen = match timestamp(ev.at(f.last)) {
         Some(t) => since(Some(t), now),
         None => first_seen.clone(),
     };

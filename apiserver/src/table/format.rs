@@ -4,26 +4,27 @@
 //! Objects reach the printers already validated and defaulted, so a missing field reads
 //! as Go's zero value: `""`, `0`, `false`, an empty list.
 
+use crate::pointer::At;
 use serde_json::Value;
 
 /// The string at a JSON pointer, or `""`.
 pub(super) fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
-    v.pointer(ptr).and_then(Value::as_str).unwrap_or("")
+    v.at(ptr).and_then(Value::as_str).unwrap_or("")
 }
 
 /// The integer at a JSON pointer, or 0.
 pub(super) fn int_at(v: &Value, ptr: &str) -> i64 {
-    v.pointer(ptr).and_then(Value::as_i64).unwrap_or(0)
+    v.at(ptr).and_then(Value::as_i64).unwrap_or(0)
 }
 
 /// The boolean at a JSON pointer, or false.
 pub(super) fn bool_at(v: &Value, ptr: &str) -> bool {
-    v.pointer(ptr).and_then(Value::as_bool).unwrap_or(false)
+    v.at(ptr).and_then(Value::as_bool).unwrap_or(false)
 }
 
 /// The array at a JSON pointer, or an empty slice.
 pub(super) fn items_at<'a>(v: &'a Value, ptr: &str) -> &'a [Value] {
-    v.pointer(ptr)
+    v.at(ptr)
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[])
@@ -31,7 +32,7 @@ pub(super) fn items_at<'a>(v: &'a Value, ptr: &str) -> &'a [Value] {
 
 /// How many entries the map or list at a JSON pointer has.
 pub(super) fn len_at(v: &Value, ptr: &str) -> i64 {
-    let n = match v.pointer(ptr) {
+    let n = match v.at(ptr) {
         Some(Value::Object(m)) => m.len(),
         Some(Value::Array(a)) => a.len(),
         _ => 0,
@@ -41,7 +42,7 @@ pub(super) fn len_at(v: &Value, ptr: &str) -> i64 {
 
 /// One annotation's value (keys hold `/`, so no JSON pointer).
 pub(super) fn annotation<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.pointer("/metadata/annotations")
+    v.at("/metadata/annotations")
         .and_then(|a| a.get(key))
         .and_then(Value::as_str)
 }

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::age::age;
 use super::format::{format_labels, int_at, items_at, list_with_more, name, str_at};
 use super::{AGE, Column, NAME, TableDef};
+use crate::pointer::At;
 
 /// Services.
 pub static SERVICE: TableDef = TableDef {
@@ -120,7 +121,7 @@ fn service_cells(svc: &Value, now: Timestamp) -> Vec<Value> {
         Value::String(external_ip(svc)),
         Value::String(ports(svc)),
         age(svc, now),
-        Value::String(format_labels(svc.pointer("/spec/selector"))),
+        Value::String(format_labels(svc.at("/spec/selector"))),
     ]
 }
 

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::age::{age, since, timestamp};
 use super::format::{bool_at, int_at, items_at, name, or_none, str_at};
 use super::{AGE, Column, NAME, TableDef};
+use crate::pointer::At;
 
 /// Pods.
 pub static POD: TableDef = TableDef {
@@ -65,7 +66,7 @@ fn later(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 /// When the container last terminated before its current run.
 fn last_termination(status: &Value) -> Option<Timestamp> {
     status
-        .pointer("/lastState/terminated")
+        .at("/lastState/terminated")
         .and_then(|t| timestamp(t.get("finishedAt")))
 }
 
@@ -131,7 +132,7 @@ fn summarize(pod: &Value) -> Summary {
             sidecar_restarts += restart_count;
             sidecar_last_restart = later(sidecar_last_restart, last_termination(cs));
         }
-        let terminated = cs.pointer("/state/terminated").filter(|t| !t.is_null());
+        let terminated = cs.at("/state/terminated").filter(|t| !t.is_null());
         let waiting_reason = str_at(cs, "/state/waiting/reason");
         if terminated.is_some_and(|t| int_at(t, "/exitCode") == 0) {
             continue;
@@ -163,7 +164,7 @@ fn summarize(pod: &Value) -> Summary {
         for cs in items_at(pod, "/status/containerStatuses").iter().rev() {
             s.restarts += int_at(cs, "/restartCount");
             s.last_restart = later(s.last_restart, last_termination(cs));
-            let terminated = cs.pointer("/state/terminated").filter(|t| !t.is_null());
+            let terminated = cs.at("/state/terminated").filter(|t| !t.is_null());
             let waiting_reason = str_at(cs, "/state/waiting/reason");
             if !waiting_reason.is_empty() {
                 s.reason = waiting_reason.to_owned();
@@ -172,8 +173,7 @@ fn summarize(pod: &Value) -> Summary {
                     "" => exit_reason(t),
                     r => r.to_owned(),
                 };
-            } else if bool_at(cs, "/ready")
-                && cs.pointer("/state/running").is_some_and(|r| !r.is_null())
+            } else if bool_at(cs, "/ready") && cs.at("/state/running").is_some_and(|r| !r.is_null())
             {
                 has_running = true;
                 s.ready += 1;
@@ -190,7 +190,7 @@ fn summarize(pod: &Value) -> Summary {
     }
 
     let deleting = pod
-        .pointer("/metadata/deletionTimestamp")
+        .at("/metadata/deletionTimestamp")
         .is_some_and(|d| !d.is_null());
     if deleting && str_at(pod, "/status/reason") == "NodeLost" {
         s.reason = "Unknown".to_owned();

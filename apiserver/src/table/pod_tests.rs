@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::pointer::At;
 
 fn now() -> Timestamp {
     "2024-05-01T12:00:00Z"
@@ -151,7 +152,7 @@ fn terminated_containers() {
     // Containers are read last to first, so the first one's reason wins.
     assert_eq!(brief(&signal).1, "Signal:9");
     assert_eq!(
-        row_conditions(&signal).and_then(|c| c.pointer("/0/reason").cloned()),
+        row_conditions(&signal).and_then(|c| c.at("/0/reason").cloned()),
         Some(json!("Failed"))
     );
     // One container completed while another still runs.

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::age::age;
 use super::format::{access_modes, annotation, bool_at, items_at, name, str_at};
 use super::{AGE, Column, NAME, TableDef};
+use crate::pointer::At;
 
 /// The annotation that still overrides `spec.storageClassName`.
 const BETA_STORAGE_CLASS: &str = "volume.beta.kubernetes.io/storage-class";
@@ -21,7 +22,7 @@ fn storage_class(obj: &Value) -> Value {
 
 /// A field that prints `<unset>` when absent.
 fn or_unset(obj: &Value, ptr: &str) -> Value {
-    match obj.pointer(ptr).and_then(Value::as_str) {
+    match obj.at(ptr).and_then(Value::as_str) {
         Some(s) => Value::from(s),
         None => Value::from("<unset>"),
     }
@@ -30,7 +31,7 @@ fn or_unset(obj: &Value, ptr: &str) -> Value {
 /// The phase, or `Terminating` once deletion started.
 fn phase(obj: &Value) -> Value {
     let deleting = obj
-        .pointer("/metadata/deletionTimestamp")
+        .at("/metadata/deletionTimestamp")
         .is_some_and(|d| !d.is_null());
     Value::from(if deleting {
         "Terminating"
@@ -41,7 +42,7 @@ fn phase(obj: &Value) -> Value {
 
 /// A storage quantity's string form; a missing one is zero.
 fn quantity(obj: &Value, ptr: &str) -> String {
-    match obj.pointer(ptr) {
+    match obj.at(ptr) {
         Some(Value::String(q)) => q.clone(),
         Some(Value::Number(n)) => n.to_string(),
         _ => "0".to_owned(),
@@ -88,7 +89,7 @@ pub static PERSISTENT_VOLUME: TableDef = TableDef {
 };
 
 fn pv_cells(pv: &Value, now: Timestamp) -> Vec<Value> {
-    let claim = match pv.pointer("/spec/claimRef") {
+    let claim = match pv.at("/spec/claimRef") {
         Some(r) if r.is_object() => {
             format!("{}/{}", str_at(r, "/namespace"), str_at(r, "/name"))
         }

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use super::errors::{Errors, Path};
 use crate::admission::Operation;
 use crate::api::Part;
+use crate::pointer::At;
 
 /// Upstream's `MaxSecretSize`, also the ConfigMap limit.
 pub(crate) const MAX_SIZE: usize = 1024 * 1024;
@@ -128,7 +129,7 @@ fn secret(obj: &Value, errors: &mut Errors) {
     match ty {
         "kubernetes.io/service-account-token" => {
             let name = obj
-                .pointer("/metadata/annotations/kubernetes.io~1service-account.name")
+                .at("/metadata/annotations/kubernetes.io~1service-account.name")
                 .and_then(Value::as_str)
                 .unwrap_or("");
             if name.is_empty() {

@@ -9,6 +9,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use crate::pointer::At;
 use serde_json::Value;
 
 /// Why a text is not a quantity (upstream's three parse errors).
@@ -451,7 +452,7 @@ pub(crate) fn canonicalize_pod_spec(spec: &mut Value) {
     }
     if let Some(volumes) = spec.get_mut("volumes").and_then(Value::as_array_mut) {
         for v in volumes {
-            if let Some(size) = v.pointer_mut("/emptyDir/sizeLimit")
+            if let Some(size) = v.at_mut("/emptyDir/sizeLimit")
                 && let Ok(q) = Quantity::from_json(size)
             {
                 *size = Value::String(q.to_string());
@@ -476,7 +477,7 @@ pub(crate) fn canonicalize_kind(kind: &str, obj: &mut Value) {
         _ => return,
     };
     for pointer in maps {
-        if let Some(m) = obj.pointer_mut(pointer) {
+        if let Some(m) = obj.at_mut(pointer) {
             canonicalize_map(m);
         }
     }
@@ -485,10 +486,10 @@ pub(crate) fn canonicalize_kind(kind: &str, obj: &mut Value) {
 /// Rewrites the quantities of a Pod (`spec`) or of a workload's pod template
 /// (`spec.template.spec`) to upstream's stored form, as its decoder does.
 pub(crate) fn canonicalize(obj: &mut Value) {
-    if let Some(spec) = obj.pointer_mut("/spec/template/spec") {
+    if let Some(spec) = obj.at_mut("/spec/template/spec") {
         canonicalize_pod_spec(spec);
     }
-    if obj.pointer("/spec/containers").is_some()
+    if obj.at("/spec/containers").is_some()
         && let Some(spec) = obj.get_mut("spec")
     {
         canonicalize_pod_spec(spec);

@@ -12,6 +12,7 @@
 use serde_json::{Value, json};
 
 use crate::support::TestServer;
+use keelson_apiserver::pointer::At;
 
 const JSON: &str = "application/json";
 
@@ -234,7 +235,7 @@ async fn given_values_are_never_overwritten() {
         let (_, read) = create_and_get(&t, collection, &case["manifest"]).await;
         for (pointer, want) in case["expect"].as_object().unwrap() {
             assert_eq!(
-                read.pointer(pointer),
+                read.at(pointer),
                 Some(want),
                 "{collection} {pointer}: {read}"
             );
@@ -247,7 +248,7 @@ fn remove_fields(obj: &mut Value, pointers: &[&str]) {
     for pointer in pointers {
         let (parent, key) = pointer.rsplit_once('/').unwrap();
         let removed = obj
-            .pointer_mut(parent)
+            .at_mut(parent)
             .and_then(Value::as_object_mut)
             .and_then(|m| m.remove(key));
         assert!(removed.is_some(), "{pointer} was not set: {obj}");

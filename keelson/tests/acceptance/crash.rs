@@ -7,6 +7,7 @@ use keelson_e2e::Kubectl;
 use serde_json::Value;
 
 use crate::support::{eventually, get, run};
+use keelson_apiserver::pointer::At;
 
 const CRASHER: &str = include_str!("crasher.yaml");
 
@@ -16,7 +17,7 @@ fn crasher_row(k: &Kubectl) -> Result<(String, u64)> {
     let status = table.stdout.split_whitespace().nth(2).unwrap_or("");
     let pod = get(k, &["pod", "crasher"])?;
     let restarts = pod
-        .pointer("/status/containerStatuses/0/restartCount")
+        .at("/status/containerStatuses/0/restartCount")
         .and_then(Value::as_u64)
         .unwrap_or(0);
     Ok((status.to_owned(), restarts))

@@ -8,6 +8,7 @@ use keelson_e2e::{Kubectl, KubectlOutput};
 use serde_json::Value;
 
 use crate::up::pause;
+use keelson_apiserver::pointer::At;
 
 /// The deadline of one kubectl command (above every `--timeout` the test passes).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(100);
@@ -30,7 +31,7 @@ pub(crate) fn get(k: &Kubectl, args: &[&str]) -> Result<Value> {
 
 /// The string at `pointer` in `value`, or "".
 pub(crate) fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
-    value.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+    value.at(pointer).and_then(Value::as_str).unwrap_or("")
 }
 
 /// The `items` of a list.
@@ -96,7 +97,7 @@ pub(crate) fn web_pods(k: &Kubectl) -> Result<Vec<WebPod>> {
                 .into_iter()
                 .flatten()
                 .any(|c| c["type"] == "Ready" && c["status"] == "True"),
-            terminating: p.pointer("/metadata/deletionTimestamp").is_some(),
+            terminating: p.at("/metadata/deletionTimestamp").is_some(),
         })
         .collect())
 }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context as _, Result, bail, ensure};
+use keelson_apiserver::pointer::At;
 use keelson_e2e::{Kubectl, KubectlOutput};
 use serde_json::Value;
 
@@ -86,7 +87,7 @@ pub(crate) fn json_out(k: &Kubectl, args: &[&str]) -> Result<Value> {
 }
 
 pub(crate) fn at<'a>(value: &'a Value, pointer: &str) -> &'a Value {
-    value.pointer(pointer).unwrap_or(&Value::Null)
+    value.at(pointer).unwrap_or(&Value::Null)
 }
 
 /// The object's `kubectl.kubernetes.io/last-applied-configuration`, parsed.

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{StrategicPatchError, apply};
+use crate::pointer::At;
 
 const DEPLOYMENT: &str = "io.k8s.api.apps.v1.Deployment";
 const POD: &str = "io.k8s.api.core.v1.Pod";
@@ -48,7 +49,7 @@ fn service(ports: Value) -> Value {
 /// `value` with the member at `pointer` set to `new` (its parent must exist).
 fn with(mut value: Value, pointer: &str, new: Value) -> Value {
     let (parent, key) = pointer.rsplit_once('/').unwrap_or(("", pointer));
-    match value.pointer_mut(parent) {
+    match value.at_mut(parent) {
         Some(Value::Object(map)) => {
             map.insert(key.to_owned(), new);
         }

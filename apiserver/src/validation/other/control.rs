@@ -7,6 +7,7 @@ use super::super::errors::{Errors, Path};
 use super::{qualified, text};
 use crate::admission::Operation;
 use crate::admission::priority::SYSTEM_CLASSES;
+use crate::pointer::At;
 
 /// `HighestUserDefinablePriority`.
 const HIGHEST_USER_PRIORITY: i64 = 1_000_000_000;
@@ -58,7 +59,7 @@ pub(super) fn lease(obj: &Value, errors: &mut Errors) {
 /// `ValidatePriorityClass`, and on update `value` and `preemptionPolicy` unchanged.
 pub(super) fn priority_class(obj: &Value, op: Operation<'_>, errors: &mut Errors) {
     let name = obj
-        .pointer("/metadata/name")
+        .at("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or("");
     let value = obj.get("value").and_then(Value::as_i64).unwrap_or(0);

@@ -13,6 +13,7 @@ use super::super::errors::{Errors, Path};
 use super::super::meta;
 use super::text;
 use crate::admission::Operation;
+use crate::pointer::At;
 
 const LENGTH_LIMIT: usize = 128;
 const NOTE_LIMIT: usize = 1024;
@@ -50,11 +51,11 @@ fn too_long(path: &str, limit: usize, errors: &mut Errors) {
 /// `legacyValidateEvent`.
 fn legacy(obj: &Value, strict: bool, errors: &mut Errors) {
     let namespace = obj
-        .pointer("/metadata/namespace")
+        .at("/metadata/namespace")
         .and_then(Value::as_str)
         .unwrap_or("");
     let involved_ns = obj
-        .pointer("/involvedObject/namespace")
+        .at("/involvedObject/namespace")
         .and_then(Value::as_str)
         .unwrap_or("");
     let ns_path = Path::root("involvedObject").child("namespace");

@@ -8,6 +8,7 @@ use super::super::errors::{Errors, Path};
 use super::{arr, qualified};
 use crate::admission::Operation;
 use crate::api::Part;
+use crate::pointer::At;
 
 /// Finalizer names that need no domain prefix (`IsStandardFinalizerName`).
 const STANDARD_FINALIZERS: [&str; 3] = ["kubernetes", "orphan", "foregroundDeletion"];
@@ -44,10 +45,10 @@ fn finalizer(name: &str, path: &Path, errors: &mut Errors) {
 /// A namespace is Active until it is being deleted, then Terminating.
 fn phase(obj: &Value, errors: &mut Errors) {
     let deleting = obj
-        .pointer("/metadata/deletionTimestamp")
+        .at("/metadata/deletionTimestamp")
         .is_some_and(|t| !t.is_null());
     let phase = obj
-        .pointer("/status/phase")
+        .at("/status/phase")
         .and_then(Value::as_str)
         .unwrap_or("");
     let (want, detail) = if deleting {

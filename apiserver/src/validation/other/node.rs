@@ -14,6 +14,7 @@ use super::super::quantity::Quantity;
 use super::super::service::net;
 use super::{arr, qualified, text};
 use crate::admission::Operation;
+use crate::pointer::At;
 
 const EFFECTS: [&str; 3] = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
 const ONCE_CIDR: &str = "node updates may not change podCIDR except from \"\" to valid";
@@ -162,7 +163,7 @@ fn pod_cidr_list(cidrs: &[&str], errors: &mut Errors) {
 fn resources(obj: &Value, errors: &mut Errors) {
     for field in ["capacity", "allocatable"] {
         let Some(map) = obj
-            .pointer(&format!("/status/{field}"))
+            .at(&format!("/status/{field}"))
             .and_then(Value::as_object)
         else {
             continue;

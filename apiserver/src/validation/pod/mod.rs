@@ -6,6 +6,8 @@
 //! tolerations, affinity and spread constraints, `update.rs` what an update may change
 //! and the status rules.
 
+use crate::pointer::At;
+
 mod container;
 mod env;
 mod probe;
@@ -74,7 +76,7 @@ fn pod_metadata_and_spec(spec: &Value, path: &Path, errors: &mut Errors) {
     pod_spec(spec, path, errors);
     if text(spec, "serviceAccountName").is_empty() {
         for (vi, v) in arr(spec, "volumes").iter().enumerate() {
-            let sources = v.pointer("/projected/sources").and_then(Value::as_array);
+            let sources = v.at("/projected/sources").and_then(Value::as_array);
             for (si, s) in sources.into_iter().flatten().enumerate() {
                 if s.get("serviceAccountToken").is_some_and(|t| !t.is_null()) {
                     let p = path

@@ -5,12 +5,13 @@ use serde_json::{Value, json};
 use super::tests::{causes, owned, pod};
 use crate::admission::Operation;
 use crate::api::Part;
+use crate::pointer::At;
 
 /// `obj` with each `(JSON pointer, value)` set; `null` removes the member.
 fn edited(mut obj: Value, edits: &[(&str, Value)]) -> Value {
     for (pointer, value) in edits {
         let (parent, key) = pointer.rsplit_once('/').unwrap_or(("", pointer));
-        let Some(parent) = obj.pointer_mut(parent).and_then(Value::as_object_mut) else {
+        let Some(parent) = obj.at_mut(parent).and_then(Value::as_object_mut) else {
             panic!("no parent for {pointer}");
         };
         if value.is_null() {

@@ -10,6 +10,7 @@ use super::super::errors::{Errors, Path};
 use super::super::go_value;
 use super::super::quantity::canonicalize_pod_spec;
 use super::{arr, int, is_unset, qualified, text};
+use crate::pointer::At;
 
 const SPEC_FORBIDDEN: &str = "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
 
@@ -249,7 +250,7 @@ pub(super) fn status(new: &Value, old: &Value, errors: &mut Errors) {
     }
     let path = Path::root("status");
     let node = |p: &Value| {
-        p.pointer("/spec/nodeName")
+        p.at("/spec/nodeName")
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned()
@@ -263,7 +264,7 @@ pub(super) fn status(new: &Value, old: &Value, errors: &mut Errors) {
         super::subdomain(nominated, &path.child("nominatedNodeName"), errors);
     }
     let policy = old
-        .pointer("/spec/restartPolicy")
+        .at("/spec/restartPolicy")
         .and_then(Value::as_str)
         .unwrap_or("");
     for list in ["containerStatuses", "initContainerStatuses"] {
@@ -284,15 +285,15 @@ fn state_transitions(new: &[Value], old: &[Value], policy: &str, path: &Path, er
         return;
     }
     for (i, o) in old.iter().enumerate() {
-        let Some(term) = o.pointer("/state/terminated").filter(|t| !t.is_null()) else {
+        let Some(term) = o.at("/state/terminated").filter(|t| !t.is_null()) else {
             continue;
         };
         if int(term, "exitCode").unwrap_or(0) != 0 && policy == "OnFailure" {
             continue;
         }
-        let revived = new.iter().any(|n| {
-            text(n, "name") == text(o, "name") && is_unset(n.pointer("/state/terminated"))
-        });
+        let revived = new
+            .iter()
+            .any(|n| text(n, "name") == text(o, "name") && is_unset(n.at("/state/terminated")));
         if revived {
             errors.forbidden(
                 &path.index(i).child("state"),
@@ -304,7 +305,7 @@ fn state_transitions(new: &[Value], old: &[Value], policy: &str, path: &Path, er
 
 /// `status.podIPs`: valid addresses, at most one per family, no duplicates.
 pub(super) fn pod_ips(pod: &Value, errors: &mut Errors) {
-    let Some(ips) = pod.pointer("/status/podIPs").and_then(Value::as_array) else {
+    let Some(ips) = pod.at("/status/podIPs").and_then(Value::as_array) else {
         return;
     };
     let path = Path::root("status").child("podIPs");

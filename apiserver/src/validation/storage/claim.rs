@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::qty::Qty;
 use super::{access_modes, diff, immutable, semantic, volume_mode};
+use crate::pointer::At;
 use crate::validation::errors::{Errors, Path};
 use crate::validation::meta::{dns1123_label, dns1123_subdomain, qualified_name};
 
@@ -20,7 +21,7 @@ fn text<'a>(v: &'a Value, field: &str) -> &'a str {
 }
 
 fn storage_request(obj: &Value) -> Option<&Value> {
-    obj.pointer("/spec/resources/requests/storage")
+    obj.at("/spec/resources/requests/storage")
 }
 
 /// A claim on create or main-resource update.
@@ -43,10 +44,10 @@ pub(super) fn claim_spec(spec: &Value, path: &Path, errors: &mut Errors) {
     );
     let storage_path = path.child("resources").key("storage");
     match spec
-        .pointer("/resources/requests/storage")
+        .at("/resources/requests/storage")
         .and_then(Qty::from_json)
     {
-        None if spec.pointer("/resources/requests/storage").is_none() => {
+        None if spec.at("/resources/requests/storage").is_none() => {
             errors.required(&storage_path, "");
         }
         None => {}
@@ -155,7 +156,7 @@ fn update(obj: &Value, old: &Value, errors: &mut Errors) {
         };
     }
     let annotation = |o: &Value| {
-        o.pointer("/metadata/annotations")
+        o.at("/metadata/annotations")
             .and_then(|a| a.get(BETA_CLASS))
             .and_then(Value::as_str)
             .map(str::to_owned)
@@ -184,7 +185,7 @@ fn update(obj: &Value, old: &Value, errors: &mut Errors) {
             new_spec.remove("storageClassName");
         }
     }
-    let bound = obj.pointer("/status/phase").and_then(Value::as_str) == Some("Bound");
+    let bound = obj.at("/status/phase").and_then(Value::as_str) == Some("Bound");
     if bound {
         let old_storage = storage_request(old).cloned();
         if let Some(requests) = new_spec
@@ -220,7 +221,7 @@ fn update(obj: &Value, old: &Value, errors: &mut Errors) {
         );
         errors.forbidden(&Path::root("spec"), &message);
     }
-    let size = |o: &Value, p: &str| o.pointer(p).and_then(Qty::from_json);
+    let size = |o: &Value, p: &str| o.at(p).and_then(Qty::from_json);
     if let (Some(new_size), Some(old_size)) = (
         size(obj, "/spec/resources/requests/storage"),
         size(old, "/spec/resources/requests/storage"),
@@ -240,7 +241,7 @@ fn update(obj: &Value, old: &Value, errors: &mut Errors) {
             );
         }
     }
-    let mode = |o: &Value| o.pointer("/spec/volumeMode").cloned();
+    let mode = |o: &Value| o.at("/spec/volumeMode").cloned();
     if mode(obj) != mode(old) {
         immutable(errors, &Path::root("volumeMode"), mode(obj).as_ref());
     }
@@ -265,19 +266,19 @@ fn quantities_as_numbers(spec: &Map<String, Value>) -> Value {
 
 /// `ValidatePersistentVolumeClaimStatusUpdate`.
 pub(super) fn status(obj: &Value, errors: &mut Errors) {
-    let modes = obj.pointer("/spec/accessModes").and_then(Value::as_array);
+    let modes = obj.at("/spec/accessModes").and_then(Value::as_array);
     if modes.is_none_or(Vec::is_empty) {
         errors.required(&Path::root("Spec").child("accessModes"), "");
     }
     let capacity = Path::root("status").child("capacity");
-    if let Some(map) = obj.pointer("/status/capacity").and_then(Value::as_object) {
+    if let Some(map) = obj.at("/status/capacity").and_then(Value::as_object) {
         for (name, v) in map {
             basic_resource(v, &capacity.key(name), errors);
         }
     }
     let allocated = Path::root("status").child("allocatedResources");
     if let Some(map) = obj
-        .pointer("/status/allocatedResources")
+        .at("/status/allocatedResources")
         .and_then(Value::as_object)
     {
         for (name, v) in map {

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::qty::Qty;
 use super::{access_modes, diff, immutable, semantic, volume_mode};
+use crate::pointer::At;
 use crate::validation::errors::{Errors, Path};
 use crate::validation::go_value;
 use crate::validation::meta::{dns1123_label, dns1123_subdomain, label_value, qualified_name};
@@ -106,7 +107,7 @@ pub(super) fn validate(obj: &Value, old: Option<&Value>, errors: &mut Errors) {
     if count == 0 {
         errors.required(&path, "must specify a volume type");
     }
-    let host = spec.pointer("/hostPath/path").and_then(Value::as_str);
+    let host = spec.at("/hostPath/path").and_then(Value::as_str);
     if host.is_some_and(|p| clean(p) == "/") && policy == "Recycle" {
         errors.forbidden(
             &path.child("persistentVolumeReclaimPolicy"),
@@ -343,7 +344,7 @@ fn update(obj: &Value, old: &Value, errors: &mut Errors) {
     let sources = |o: &Value| -> Map<String, Value> {
         let mut map: Map<String, Value> = SOURCES
             .iter()
-            .filter_map(|(f, _)| Some(((*f).to_owned(), o.pointer(&format!("/spec/{f}"))?.clone())))
+            .filter_map(|(f, _)| Some(((*f).to_owned(), o.at(&format!("/spec/{f}"))?.clone())))
             .collect();
         map.retain(|_, v| !v.is_null());
         map
@@ -372,7 +373,7 @@ fn update(obj: &Value, old: &Value, errors: &mut Errors) {
             &message,
         );
     }
-    let field = |o: &Value, f: &str| o.pointer(&format!("/spec/{f}")).cloned();
+    let field = |o: &Value, f: &str| o.at(&format!("/spec/{f}")).cloned();
     if field(obj, "volumeMode") != field(old, "volumeMode") {
         immutable(
             errors,

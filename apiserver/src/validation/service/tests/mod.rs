@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::validate;
 use crate::admission::Operation;
 use crate::api::Part;
+use crate::pointer::At;
 use crate::validation::errors::Errors;
 
 fn cluster_ip() -> Value {
@@ -62,7 +63,7 @@ fn external_name() -> Value {
 fn edited(mut obj: Value, edits: &[(&str, Value)]) -> Value {
     for (pointer, value) in edits {
         let (parent, key) = pointer.rsplit_once('/').unwrap();
-        let parent = obj.pointer_mut(parent).unwrap().as_object_mut().unwrap();
+        let parent = obj.at_mut(parent).unwrap().as_object_mut().unwrap();
         if value.is_null() {
             parent.remove(key);
         } else {
