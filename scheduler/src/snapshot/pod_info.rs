@@ -179,9 +179,16 @@ mod tests {
         .expect("pod");
         let info = PodInfo::new(Arc::new(pod));
         let assumed = info.assumed_on("n1");
-        let node = assumed.pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+        let node = assumed
+            .pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.as_deref());
         assert_eq!(node, Some("n1"));
-        assert_eq!(info.pod.spec.as_ref().and_then(|s| s.node_name.as_deref()), None);
+        assert_eq!(
+            info.pod.spec.as_ref().and_then(|s| s.node_name.as_deref()),
+            None
+        );
         assert_eq!(assumed.key, "ns/p");
         assert_eq!(assumed.resources.requests.milli_cpu, 250);
         assert_eq!(assumed.resources, PodResources::of(&assumed.pod));
