@@ -86,6 +86,16 @@ pub struct Algorithm {
     tie_break: usize,
 }
 
+/// `score` of each feasible node (a generic, so each plugin's loop is compiled with its
+/// score inlined).
+fn scores_of<F: Fn(&NodeInfo) -> i64 + ?Sized>(
+    nodes: &[NodeInfo],
+    feasible: &[usize],
+    score: &F,
+) -> Vec<i64> {
+    feasible.iter().map(|&i| score(&nodes[i])).collect()
+}
+
 /// What PreFilter computed for one pod, per filter that needs it.
 #[derive(Default)]
 pub(super) struct CycleState {
@@ -94,6 +104,9 @@ pub(super) struct CycleState {
     affinity: Option<inter_pod_affinity::PreFilterState>,
     spread: Option<pod_topology_spread::PreFilterState>,
     volumes: Option<Result<volume_binding::PreFilterState, Status>>,
+    /// The profile's filters that can reject this pod on some node, in order: those that
+    /// pass every node for it (no node name, no ports, no node selector…) are left out.
+    filters: Vec<FilterPlugin>,
 }
 
 impl Algorithm {
@@ -152,13 +165,14 @@ impl Algorithm {
         }
 
         let wanted = nodes_to_score(all, self.percentage);
-        let mut feasible: Vec<usize> = Vec::new();
         let mut rejected: Vec<Status> = Vec::new();
-        for k in 0..all {
+        let mut feasible: Vec<usize> = Vec::with_capacity(wanted);
+        // The nodes from `next_start` on, then those before it: each once.
+        let order = (self.next_start % all..all).chain(0..self.next_start % all);
+        for i in order {
             if feasible.len() >= wanted {
                 break;
             }
-            let i = (self.next_start + k) % all;
             match self.filter_with_nominated(&state, pod, &nodes[i], ns, snapshot) {
                 None => feasible.push(i),
                 Some(status) => rejected.push(status),
@@ -219,6 +233,29 @@ impl Algorithm {
                 _ => {}
             }
         }
+        state.filters = self
+            .filters
+            .iter()
+            .copied()
+            .filter(|f| match f {
+                FilterPlugin::NodeName => pod
+                    .pod
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.node_name.as_deref())
+                    .is_some_and(|n| !n.is_empty()),
+                FilterPlugin::NodeAffinity => !node_affinity::asks_nothing(&pod.pod),
+                FilterPlugin::NodePorts => !state.ports.is_empty(),
+                FilterPlugin::PodTopologySpread => {
+                    state.spread.as_ref().is_some_and(|s| !s.is_empty())
+                }
+                FilterPlugin::InterPodAffinity => state.affinity.is_some(),
+                FilterPlugin::VolumeBinding => state.volumes.is_some(),
+                FilterPlugin::NodeUnschedulable
+                | FilterPlugin::TaintToleration
+                | FilterPlugin::NodeResourcesFit => true,
+            })
+            .collect();
         state
     }
 
@@ -233,6 +270,9 @@ impl Algorithm {
         ns: NamespaceLabels<'_>,
         snapshot: &Snapshot,
     ) -> Option<Status> {
+        if snapshot.nominated.is_empty() {
+            return self.filter(state, pod, node, ns);
+        }
         let priority = pod_priority(&pod.pod);
         let ahead: Vec<&Arc<PodInfo>> = snapshot
             .nominated
@@ -262,7 +302,7 @@ impl Algorithm {
         ns: NamespaceLabels<'_>,
     ) -> Option<Status> {
         let p: &Pod = &pod.pod;
-        for plugin in &self.filters {
+        for plugin in &state.filters {
             let status = match plugin {
                 FilterPlugin::NodeUnschedulable if !node.cordoned() => Status::success(),
                 FilterPlugin::NodeUnschedulable => node_unschedulable::filter(p, &node.node),
@@ -307,12 +347,9 @@ impl Algorithm {
         }
         let mut totals = vec![0_i64; feasible.len()];
         for &(plugin, weight) in &self.scores {
-            let per_node = |f: &dyn Fn(&NodeInfo) -> i64| -> Vec<i64> {
-                feasible.iter().map(|&i| f(&nodes[i])).collect()
-            };
             let scores = match plugin {
                 ScorePlugin::TaintToleration => {
-                    let mut s = per_node(&|n| {
+                    let mut s = scores_of(nodes, feasible, &|n: &NodeInfo| {
                         if n.tainted() {
                             taint_toleration::score(&pod.pod, &n.node)
                         } else {
@@ -323,19 +360,25 @@ impl Algorithm {
                     s
                 }
                 ScorePlugin::NodeAffinity => {
-                    let mut s = per_node(&|n| node_affinity::score(&pod.pod, &n.node));
+                    let mut s = scores_of(nodes, feasible, &|n: &NodeInfo| {
+                        node_affinity::score(&pod.pod, &n.node)
+                    });
                     node_affinity::normalize(&mut s);
                     s
                 }
                 ScorePlugin::NodeResourcesFit => {
                     let requests = self.fit.pre_score(&pod.pod);
-                    per_node(&|n| self.fit.score(&requests, &n.resources))
+                    scores_of(nodes, feasible, &|n: &NodeInfo| {
+                        self.fit.score(&requests, &n.resources)
+                    })
                 }
                 ScorePlugin::NodeResourcesBalancedAllocation => {
                     let Some(requests) = self.balanced.pre_score(&pod.pod) else {
                         continue;
                     };
-                    per_node(&|n| self.balanced.score(&requests, &n.resources))
+                    scores_of(nodes, feasible, &|n: &NodeInfo| {
+                        self.balanced.score(&requests, &n.resources)
+                    })
                 }
                 ScorePlugin::InterPodAffinity if snapshot.affinity_idle(pod) => continue,
                 ScorePlugin::InterPodAffinity => {

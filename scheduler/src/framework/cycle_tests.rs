@@ -343,3 +343,57 @@ fn nominated_pods_of_equal_or_higher_priority_hold_their_room() {
     let big = pod("big", "5", json!({}), json!({"priority": 20}));
     assert!(alg.schedule(&big, &snap).is_err());
 }
+
+#[test]
+fn only_the_filters_that_can_reject_the_pod_run_on_each_node() {
+    let algorithm = algorithm(100);
+    let mut snap = snapshot(vec![plain("a", "4"), plain("b", "4")]);
+    snap.affinity_pods = Some(0); // known: no placed pod has pod affinity terms
+    let ns_of = |_: &str| None;
+    let names = |p: &PodInfo| -> Vec<FilterPlugin> {
+        algorithm.pre_filter(p, &snap.nodes, &ns_of, &snap).filters
+    };
+    let plain_pod = pod("p", "100m", json!({}), json!({}));
+    use FilterPlugin as F;
+    assert_eq!(
+        names(&plain_pod),
+        vec![
+            F::NodeUnschedulable,
+            F::TaintToleration,
+            F::NodeResourcesFit
+        ]
+    );
+    let asking = pod(
+        "q",
+        "100m",
+        json!({}),
+        json!({"nodeName": "b", "nodeSelector": {"disk": "ssd"},
+               "containers": [{"name": "c", "ports": [{"containerPort": 80, "hostPort": 80}]}],
+               "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                   "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {}}]}),
+    );
+    let all = names(&asking);
+    for f in [
+        F::NodeName,
+        F::NodeAffinity,
+        F::NodePorts,
+        F::PodTopologySpread,
+    ] {
+        assert!(all.contains(&f), "{f:?} missing from {all:?}");
+    }
+    // The order is the profile's.
+    let order: Vec<F> = algorithm
+        .filters
+        .iter()
+        .copied()
+        .filter(|f| all.contains(f))
+        .collect();
+    assert_eq!(all, order);
+    // And what they decide is what every filter decides.
+    let state = algorithm.pre_filter(&asking, &snap.nodes, &ns_of, &snap);
+    let status = algorithm.filter(&state, &asking, &snap.nodes[0], &ns_of);
+    assert_eq!(
+        status.map(|s| s.reasons),
+        Some(vec![node_name::REASON.to_owned()])
+    );
+}

@@ -1,7 +1,9 @@
 //! NodeAffinity: a pod lands only on nodes matching its `nodeSelector` and its required
 //! node affinity; nodes matching more of its preferred terms (by weight) score higher.
 
-use k8s_openapi::api::core::v1::{Node, NodeAffinity, Pod};
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Node, NodeAffinity, NodeSelector, Pod};
 
 use super::{MAX_NODE_SCORE, Status, default_normalize, node_labels, node_name};
 use crate::selector::{node_selector_matches, node_selector_term_matches};
@@ -19,15 +21,7 @@ fn affinity(pod: &Pod) -> Option<&NodeAffinity> {
 /// Whether `node` satisfies the pod's `nodeSelector` and required node affinity
 /// (upstream's `GetRequiredNodeAffinity(pod).Match(node)`).
 pub fn required_matches(pod: &Pod, node: &Node) -> bool {
-    let selector = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.node_selector.as_ref())
-        .filter(|s| !s.is_empty());
-    let required = affinity(pod).and_then(|a| {
-        a.required_during_scheduling_ignored_during_execution
-            .as_ref()
-    });
+    let (selector, required) = requirements(pod);
     // A pod asking nothing of nodes never reads the node (a cache miss per node).
     if selector.is_none() && required.is_none() {
         return true;
@@ -38,6 +32,27 @@ pub fn required_matches(pod: &Pod, node: &Node) -> bool {
         .flatten()
         .all(|(k, v)| labels.get(k) == Some(v))
         && required.is_none_or(|sel| node_selector_matches(sel, labels, node_name(node)))
+}
+
+/// The pod's non-empty `nodeSelector` and its required node affinity.
+fn requirements(pod: &Pod) -> (Option<&BTreeMap<String, String>>, Option<&NodeSelector>) {
+    let selector = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_selector.as_ref())
+        .filter(|s| !s.is_empty());
+    let required = affinity(pod).and_then(|a| {
+        a.required_during_scheduling_ignored_during_execution
+            .as_ref()
+    });
+    (selector, required)
+}
+
+/// Whether the pod has neither a node selector nor required node affinity: then the
+/// filter passes every node.
+#[must_use]
+pub fn asks_nothing(pod: &Pod) -> bool {
+    requirements(pod) == (None, None)
 }
 
 /// Filter: the node matches the pod's node selector and required affinity.

@@ -69,6 +69,9 @@ impl Fit {
     /// `Insufficient cpu`, …), in upstream's order.
     #[must_use]
     pub fn filter(&self, request: &Resource, node: &resources::NodeInfo) -> Status {
+        if resources::fit::fits_on_line(request, node) == Some(true) {
+            return Status::success();
+        }
         let lacking = resources::fits_request(request, node, &self.ignored);
         if lacking.is_empty() {
             return Status::success();

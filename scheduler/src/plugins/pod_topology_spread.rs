@@ -52,6 +52,14 @@ pub struct PreFilterState {
     minimums: Vec<i64>,
 }
 
+impl PreFilterState {
+    /// Whether no constraint applies (the filter then passes every node).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.constraints.is_empty()
+    }
+}
+
 /// The pod's own constraints whose `whenUnsatisfiable` is `when`, with `matchLabelKeys`
 /// folded into their selectors.
 pub(super) fn constraints_of(pod: &PodInfo, when: &str) -> Vec<Constraint> {

@@ -62,6 +62,33 @@ impl InsufficientResource {
     }
 }
 
+/// Whether the pod's request fits the node, answered from the node's [`FitLine`] alone when
+/// the request is only cpu and memory (then `None` never comes back); `None` when the
+/// full check ([`fits_request`]) must decide.
+///
+/// [`FitLine`]: super::FitLine
+#[must_use]
+pub fn fits_on_line(request: &Resource, node: &NodeInfo) -> Option<bool> {
+    if request.ephemeral_storage > 0 || !request.scalar.is_empty() {
+        return None;
+    }
+    let line = node.line();
+    let room = |wanted: i64, used: i64, capacity: i64| wanted == 0 || wanted <= capacity - used;
+    Some(
+        i64::from(line.pods) < line.allowed_pods
+            && room(
+                request.milli_cpu,
+                line.requested_milli_cpu,
+                line.allocatable_milli_cpu,
+            )
+            && room(
+                request.memory,
+                line.requested_memory,
+                line.allocatable_memory,
+            ),
+    )
+}
+
 /// Checks a pod's request against a node, in upstream's order: pod count, cpu, memory,
 /// ephemeral storage, then scalar resources by name. A pod requesting nothing is only
 /// checked for the pod count. An empty result means the pod fits.
@@ -72,8 +99,9 @@ pub fn fits_request(
     ignored: &IgnoredResources,
 ) -> Vec<InsufficientResource> {
     let mut lacking = Vec::new();
-    let pods = i64::try_from(node.pod_count()).unwrap_or(i64::MAX);
-    let allowed = node.allocatable.allowed_pod_number;
+    let line = node.line();
+    let pods = i64::from(line.pods);
+    let allowed = line.allowed_pods;
     if pods + 1 > allowed {
         lacking.push(InsufficientResource::new(
             PODS,
@@ -88,14 +116,30 @@ pub fn fits_request(
     }
     let alloc = &node.allocatable;
     let used = &node.requested;
+    // Ephemeral storage is read only when requested: it is not on the line.
+    let storage = if request.ephemeral_storage > 0 {
+        (used.ephemeral_storage, alloc.ephemeral_storage)
+    } else {
+        (0, 0)
+    };
     let natives = [
-        (CPU, request.milli_cpu, used.milli_cpu, alloc.milli_cpu),
-        (MEMORY, request.memory, used.memory, alloc.memory),
+        (
+            CPU,
+            request.milli_cpu,
+            line.requested_milli_cpu,
+            line.allocatable_milli_cpu,
+        ),
+        (
+            MEMORY,
+            request.memory,
+            line.requested_memory,
+            line.allocatable_memory,
+        ),
         (
             EPHEMERAL_STORAGE,
             request.ephemeral_storage,
-            used.ephemeral_storage,
-            alloc.ephemeral_storage,
+            storage.0,
+            storage.1,
         ),
     ];
     for (name, wanted, in_use, capacity) in natives {

@@ -14,7 +14,7 @@ pub mod score;
 
 pub use fit::{IgnoredResources, InsufficientResource, fits_request};
 pub use keelson_client::quantity::{self, ExactQuantity, QuantityError};
-pub use node_info::{NodeInfo, pod_key};
+pub use node_info::{FitLine, NodeInfo, pod_key};
 pub use pod::{
     DEFAULT_MEMORY_REQUEST, DEFAULT_MILLI_CPU_REQUEST, MissingRequests, PodResources,
     pod_request_amounts,

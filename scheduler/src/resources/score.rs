@@ -117,19 +117,17 @@ fn allocatable_and_requested(
     pod_request: i64,
     counting: Counting,
 ) -> (i64, i64) {
-    let requested = match counting {
-        Counting::NonZero => &node.non_zero_requested,
-        Counting::Requested => &node.requested,
+    let line = node.line();
+    let (cpu, memory) = match counting {
+        Counting::NonZero => (line.non_zero_milli_cpu, line.non_zero_memory),
+        Counting::Requested => (line.requested_milli_cpu, line.requested_memory),
     };
     if pod_request == 0 && is_scalar_resource_name(name) {
         return (0, 0);
     }
     match name {
-        CPU => (
-            node.allocatable.milli_cpu,
-            requested.milli_cpu + pod_request,
-        ),
-        MEMORY => (node.allocatable.memory, requested.memory + pod_request),
+        CPU => (line.allocatable_milli_cpu, cpu + pod_request),
+        MEMORY => (line.allocatable_memory, memory + pod_request),
         EPHEMERAL_STORAGE => (
             node.allocatable.ephemeral_storage,
             node.requested.ephemeral_storage + pod_request,

@@ -26,20 +26,6 @@ fn well_known(labels: &Labels) -> [Option<Box<str>>; 3] {
     WELL_KNOWN_KEYS.map(|key| labels.get(key).map(|v| v.as_str().into()))
 }
 
-fn cordoned(node: &Node) -> bool {
-    node.spec
-        .as_ref()
-        .and_then(|s| s.unschedulable)
-        .unwrap_or(false)
-}
-
-fn tainted(node: &Node) -> bool {
-    node.spec
-        .as_ref()
-        .and_then(|s| s.taints.as_ref())
-        .is_some_and(|t| !t.is_empty())
-}
-
 /// One node and the pods assigned to it.
 #[derive(Debug, Clone)]
 pub struct NodeInfo {
@@ -54,11 +40,6 @@ pub struct NodeInfo {
     /// node: spreading reads one for every node in every cycle, and a search of the
     /// labels touched a handful of scattered strings each time.
     well_known: [Option<Box<str>>; 3],
-    /// Whether the node is cordoned (`spec.unschedulable`), and whether it has any taint:
-    /// kept beside it, so the filters of the common untainted, schedulable node never
-    /// reach into the node object (a cache miss for each of thousands of nodes a cycle).
-    cordoned: bool,
-    tainted: bool,
     /// Every pod on it.
     pub pods: Vec<Arc<PodInfo>>,
     /// The pods on it with any pod (anti-)affinity term (upstream `PodsWithAffinity`).
@@ -87,8 +68,6 @@ impl NodeInfo {
             name: node.metadata.name.clone().unwrap_or_default(),
             well_known: well_known(&labels),
             labels,
-            cordoned: cordoned(&node),
-            tainted: tainted(&node),
             resources: crate::resources::NodeInfo::new(&node),
             node,
             pods: Vec::new(),
@@ -106,8 +85,6 @@ impl NodeInfo {
         self.name = node.metadata.name.clone().unwrap_or_default();
         self.labels = node.metadata.labels.clone().unwrap_or_default();
         self.well_known = well_known(&self.labels);
-        self.cordoned = cordoned(&node);
-        self.tainted = tainted(&node);
         self.resources.set_node(&node);
         self.resources.name.clone_from(&self.name);
         self.node = node;
@@ -115,12 +92,12 @@ impl NodeInfo {
 
     /// Whether the node is cordoned (`spec.unschedulable`).
     pub fn cordoned(&self) -> bool {
-        self.cordoned
+        self.resources.line().cordoned
     }
 
     /// Whether the node has any taint.
     pub fn tainted(&self) -> bool {
-        self.tainted
+        self.resources.line().tainted
     }
 
     /// Adds a pod assigned to this node (a pod with the same key is replaced).
