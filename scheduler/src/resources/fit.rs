@@ -340,4 +340,31 @@ mod tests {
             }]
         );
     }
+
+    #[test]
+    fn the_line_answers_as_the_full_check_does() {
+        let requests = [
+            request(0, 0, &[]),
+            request(5, 1, &[]),
+            request(6, 1, &[]),
+            request(5, 2, &[]),
+            request(0, 1, &[]),
+            request(1, 0, &[]),
+        ];
+        for pods in ["1", "2", "32"] {
+            let node = busy_node(pods);
+            for r in &requests {
+                let full = fits_request(r, &node, &IgnoredResources::default()).is_empty();
+                assert_eq!(fits_on_line(r, &node), Some(full), "{r:?} on {pods} pods");
+            }
+        }
+        let node = busy_node("32");
+        let mut storage = request(1, 1, &[]);
+        storage.ephemeral_storage = 1;
+        assert_eq!(fits_on_line(&storage, &node), None);
+        assert_eq!(
+            fits_on_line(&request(1, 1, &[("example.com/aaa", 1)]), &node),
+            None
+        );
+    }
 }
