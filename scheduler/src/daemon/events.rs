@@ -1,10 +1,16 @@
-//! What the scheduler writes about a pod besides its binding: `events.k8s.io/v1` Events
-//! (`Scheduled`, `FailedScheduling`, `Preempted`) and the `PodScheduled` condition. Pure
-//! builders; the binder sends them. As upstream's per-profile recorders do, every event
-//! names the profile (`schedulerName`) that handled the pod as its reporting controller.
+//! What the scheduler writes about a pod besides its binding: Events (`Scheduled`,
+//! `FailedScheduling`, `Preempted`) and the `PodScheduled` condition. Pure builders; the
+//! binder sends them. As upstream's per-profile recorders do, every event names the profile
+//! (`schedulerName`) that handled the pod as its reporting controller.
+//!
+//! The events carry what upstream's `events.k8s.io/v1` recorder writes (an event time, an
+//! action, a reporting controller and instance, no source or count), and are sent in the
+//! core/v1 form the apiserver stores: `events.k8s.io/v1` only renames fields
+//! (`note`→`message`, `regarding`→`involvedObject`, `reportingController`→
+//! `reportingComponent`), so readers of either API see the same event, and the server
+//! converts nothing either way.
 
-use k8s_openapi::api::core::v1::{ObjectReference, Pod, PodCondition};
-use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::api::core::v1::{Event, ObjectReference, Pod, PodCondition};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 
 /// Who reports an event: the profile's `schedulerName` (`reportingController`) and this
@@ -87,10 +93,10 @@ pub fn event(
         action: Some(action.to_owned()),
         reason: Some(reason.to_owned()),
         type_: Some(type_.to_owned()),
-        note: Some(note),
-        reporting_controller: Some(reporter.controller.to_owned()),
+        message: Some(note),
+        reporting_component: Some(reporter.controller.to_owned()),
         reporting_instance: Some(reporter.instance.to_owned()),
-        regarding: Some(ObjectReference {
+        involved_object: ObjectReference {
             api_version: Some("v1".to_owned()),
             kind: Some("Pod".to_owned()),
             name: Some(name),
@@ -98,7 +104,7 @@ pub fn event(
             uid: pod.metadata.uid.clone(),
             resource_version: pod.metadata.resource_version.clone(),
             ..ObjectReference::default()
-        }),
+        },
         ..Event::default()
     }
 }
@@ -178,10 +184,12 @@ mod tests {
                 assert_eq!(e.reason.as_deref(), Some(reason));
                 assert_eq!(e.action.as_deref(), Some(action));
                 assert_eq!(e.type_.as_deref(), Some(type_));
-                assert_eq!(e.reporting_controller.as_deref(), Some(profile));
+                assert_eq!(e.reporting_component.as_deref(), Some(profile));
                 assert_eq!(e.reporting_instance.as_deref(), Some("me"));
                 assert_eq!(e.metadata.namespace.as_deref(), Some("prod"));
-                let r = e.regarding.unwrap();
+                assert_eq!((e.source.as_ref(), e.count), (None, None));
+                assert!(e.event_time.is_some() && e.first_timestamp.is_none());
+                let r = e.involved_object;
                 assert_eq!(
                     (r.kind.as_deref(), r.uid.as_deref()),
                     (Some("Pod"), Some("u1"))
