@@ -83,66 +83,77 @@ pub(crate) async fn create_value(ctx: &Ctx, mut value: Value) -> ApiResult<Creat
     admission::admit(ctx, owner, Operation::Create, &mut value).await?;
     let created = create_admitted(
         ctx,
-        &value,
+        value,
         namespace.as_deref(),
         &given_name,
         generate.as_deref(),
     )
     .await;
-    if created.is_err() || ctx.query.dry_run {
-        admission::abandon(ctx, owner, Operation::Create, &value).await;
+    match created {
+        Ok(created) => {
+            if ctx.query.dry_run {
+                admission::abandon(ctx, owner, Operation::Create, &created.value).await;
+            }
+            Ok(created)
+        }
+        Err((error, value)) => {
+            admission::abandon(ctx, owner, Operation::Create, &value).await;
+            Err(error)
+        }
     }
-    created
 }
 
-/// Stores an admitted new object, generating its name (with retries) if asked to.
+/// Stores an admitted new object, generating its name (with retries) if asked to. On
+/// failure the object comes back with the error (what admission allocated for it is then
+/// released).
 async fn create_admitted(
     ctx: &Ctx,
-    value: &Value,
+    mut value: Value,
     namespace: Option<&str>,
     given_name: &str,
     generate: Option<&str>,
-) -> ApiResult<Created> {
+) -> Result<Created, (ApiError, Value)> {
     let def = ctx.target.def;
     for attempt in 0..5 {
-        let mut candidate = value.clone();
         let name = if given_name.is_empty() {
             let name = format!("{}{}", generate.unwrap_or(""), random_suffix());
-            object::set_meta(&mut candidate, "name", Value::String(name.clone()));
+            object::set_meta(&mut value, "name", Value::String(name.clone()));
             name
         } else {
             given_name.to_owned()
         };
-        crate::defaults::strategy::canonicalize(def, &mut candidate);
-        check_name(def, &name)?;
+        crate::defaults::strategy::canonicalize(def, &mut value);
+        if let Err(error) = check_name(def, &name) {
+            return Err((error, value));
+        }
         if ctx.query.dry_run {
             return Ok(Created {
-                value: candidate,
+                value,
                 code: StatusCode::CREATED,
                 stored: None,
             });
         }
         let key = keys::object_key(def.storage_prefix, namespace, &name);
-        let stored = bytes::Bytes::from(object::to_stored_bytes(&candidate));
+        let stored = bytes::Bytes::from(object::to_stored_bytes(&value));
         match ctx.state.storage().create(&key, stored.clone()).await {
             Ok(rev) => {
                 ctx.state.caches().wrote(&key, rev);
                 object::set_meta(
-                    &mut candidate,
+                    &mut value,
                     "resourceVersion",
                     Value::String(rev.to_string()),
                 );
                 return Ok(Created {
-                    value: candidate,
+                    value,
                     code: StatusCode::CREATED,
                     stored: Some((stored, rev)),
                 });
             }
             Err(StorageError::AlreadyExists { .. }) if given_name.is_empty() && attempt < 4 => {}
-            Err(e) => return Err(ApiError::from_storage(e, def, &name)),
+            Err(e) => return Err((ApiError::from_storage(e, def, &name), value)),
         }
     }
-    Err(ApiError::already_exists(def, given_name))
+    Err((ApiError::already_exists(def, given_name), value))
 }
 
 /// The registry entry that owns the stored form of `def`.
