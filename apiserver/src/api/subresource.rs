@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ApiResult};
 use super::patch::{apply, read_patch};
 use super::read::{current, current_for_write, object_key};
-use super::write::{Part, merge_update, normalize, store_update, update_part};
+use super::write::{Part, merge_update, normalize, store_change, store_update, update_part};
 use super::{Ctx, body, read, respond};
 use crate::admission::{self, Operation};
 use crate::object;
@@ -217,10 +217,11 @@ pub(crate) async fn binding(ctx: Ctx, req: Body) -> ApiResult<Response> {
                 &format!("pod {name} is already assigned to node \"{assigned}\""),
             ));
         }
-        let mut new = old.clone();
+        // The pod had no node: setting one is a change, so no copy is kept to compare.
+        let mut new = old;
         new["spec"]["nodeName"] = Value::String(node.to_owned());
         set_scheduled_condition(&mut new);
-        match store_update(&ctx, &object_key(&ctx), &old, old_rev, new).await {
+        match store_change(&ctx, &object_key(&ctx), old_rev, new).await {
             Ok(_) => {
                 return Ok(respond::json(
                     StatusCode::CREATED,

@@ -358,7 +358,22 @@ pub(crate) async fn store_update(
         "resourceVersion",
         Value::String(expected.to_string()),
     );
-    if &new == old || ctx.query.dry_run {
+    if &new == old {
+        return Ok(Stored { value: new });
+    }
+    store_change(ctx, key, expected, new).await
+}
+
+/// [`store_update`] of an object the caller knows differs from the stored one at
+/// `expected` (its resourceVersion already set to `expected`): no comparison, and no copy
+/// of the old object is needed.
+pub(crate) async fn store_change(
+    ctx: &Ctx,
+    key: &str,
+    expected: Revision,
+    mut new: Value,
+) -> Result<Stored, StorageError> {
+    if ctx.query.dry_run {
         return Ok(Stored { value: new });
     }
     let rev = ctx
