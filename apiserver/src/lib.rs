@@ -26,3 +26,4 @@ pub mod server;
 pub mod storage;
 pub mod table;
 pub mod validation;
+mod value_visit;

@@ -20,7 +20,7 @@ pub struct FieldDef {
 }
 
 /// How a field's value is read from an object, as a JSON pointer into its stored form.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub enum Read {
     /// The string at the pointer; missing (or not a string) is `""`.
     Text(&'static str),
@@ -98,64 +98,71 @@ pub static POD: &[FieldDef] = &[
     def("spec.host", POD_NODE_NAME),
 ];
 
-/// `source.component`, falling back to `reportingComponent` for Events written through
-/// events.k8s.io (which have no source).
-const EVENT_SOURCE: Read = Read::FirstText(&["/source/component", "/reportingComponent"]);
-
-/// core/v1 Events (`pkg/registry/core/event/strategy.go`).
-pub static EVENT: &[FieldDef] = &[
-    def("involvedObject.kind", Read::Text("/involvedObject/kind")),
-    def(
-        "involvedObject.namespace",
-        Read::Text("/involvedObject/namespace"),
-    ),
-    def("involvedObject.name", Read::Text("/involvedObject/name")),
-    def("involvedObject.uid", Read::Text("/involvedObject/uid")),
-    def(
-        "involvedObject.apiVersion",
-        Read::Text("/involvedObject/apiVersion"),
-    ),
-    def(
-        "involvedObject.resourceVersion",
-        Read::Text("/involvedObject/resourceVersion"),
-    ),
-    def(
-        "involvedObject.fieldPath",
-        Read::Text("/involvedObject/fieldPath"),
-    ),
-    def("reason", Read::Text("/reason")),
-    def("reportingComponent", Read::Text("/reportingComponent")),
-    def("source", EVENT_SOURCE),
-    def("type", Read::Text("/type")),
+/// Where each Event field is read in the stored core/v1 form, in the order of
+/// [`EVENT_NAMES`] and [`EVENTS_K8S_IO_NAMES`].
+const EVENT_READS: [Read; 11] = [
+    Read::Text("/involvedObject/kind"),
+    Read::Text("/involvedObject/namespace"),
+    Read::Text("/involvedObject/name"),
+    Read::Text("/involvedObject/uid"),
+    Read::Text("/involvedObject/apiVersion"),
+    Read::Text("/involvedObject/resourceVersion"),
+    Read::Text("/involvedObject/fieldPath"),
+    Read::Text("/reason"),
+    Read::Text("/reportingComponent"),
+    // `source.component`, falling back to `reportingComponent` for Events written
+    // through events.k8s.io (which have no source).
+    Read::FirstText(&["/source/component", "/reportingComponent"]),
+    Read::Text("/type"),
 ];
 
-/// events.k8s.io/v1 Events: that API's spellings (`pkg/apis/events/v1/conversion.go`),
-/// which upstream maps onto the core field set, so they read the stored core/v1 form.
-pub static EVENTS_K8S_IO: &[FieldDef] = &[
-    def("regarding.kind", Read::Text("/involvedObject/kind")),
-    def(
-        "regarding.namespace",
-        Read::Text("/involvedObject/namespace"),
-    ),
-    def("regarding.name", Read::Text("/involvedObject/name")),
-    def("regarding.uid", Read::Text("/involvedObject/uid")),
-    def(
-        "regarding.apiVersion",
-        Read::Text("/involvedObject/apiVersion"),
-    ),
-    def(
-        "regarding.resourceVersion",
-        Read::Text("/involvedObject/resourceVersion"),
-    ),
-    def(
-        "regarding.fieldPath",
-        Read::Text("/involvedObject/fieldPath"),
-    ),
-    def("reason", Read::Text("/reason")),
-    def("reportingController", Read::Text("/reportingComponent")),
-    def("source", EVENT_SOURCE),
-    def("type", Read::Text("/type")),
+/// core/v1 Events' field labels (`pkg/registry/core/event/strategy.go`).
+const EVENT_NAMES: [&str; 11] = [
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "source",
+    "type",
 ];
+
+/// events.k8s.io/v1's spellings of the same fields (`pkg/apis/events/v1/conversion.go`),
+/// which upstream maps onto the core field set.
+const EVENTS_K8S_IO_NAMES: [&str; 11] = [
+    "regarding.kind",
+    "regarding.namespace",
+    "regarding.name",
+    "regarding.uid",
+    "regarding.apiVersion",
+    "regarding.resourceVersion",
+    "regarding.fieldPath",
+    "reason",
+    "reportingController",
+    "source",
+    "type",
+];
+
+/// The Event fields under `names`.
+const fn event_fields(names: [&'static str; 11]) -> [FieldDef; 11] {
+    let mut out = [const { def("", Read::Empty) }; 11];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = def(names[i], EVENT_READS[i]);
+        i += 1;
+    }
+    out
+}
+
+/// core/v1 Events.
+pub static EVENT: &[FieldDef] = &event_fields(EVENT_NAMES);
+
+/// events.k8s.io/v1 Events: both read the stored core/v1 form.
+pub static EVENTS_K8S_IO: &[FieldDef] = &event_fields(EVENTS_K8S_IO_NAMES);
 
 /// Secrets.
 pub static SECRET: &[FieldDef] = &[def("type", Read::Text("/type"))];
