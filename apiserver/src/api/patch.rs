@@ -13,7 +13,7 @@ use super::write::{Part, merge_update, normalize, store_update, stored_owner, to
 use super::{Ctx, body, respond};
 use crate::admission::{self, Operation};
 use crate::object;
-use crate::storage::StorageError;
+use crate::storage::{Revision, StorageError};
 
 pub(crate) use super::write::Part as Mode;
 
@@ -125,53 +125,104 @@ const ATTEMPTS: usize = 5;
 
 /// PATCH of the main resource or `/status`.
 pub(crate) async fn patch(ctx: Ctx, req: Body, part: Part) -> ApiResult<Response> {
-    let def = ctx.target.def;
-    let owner = stored_owner(def);
     let name = ctx.target.name.clone().unwrap_or_default();
     let parsed = read_patch(&ctx, req).await?;
-    let mut warnings = Vec::new();
+    let mut warnings = None;
     for attempt in 0..ATTEMPTS {
         let (old, old_rev, cached) = current_for_write(&ctx, attempt == 0).await?;
-        let served_old = respond::served(def, old.clone());
-        let mut patched = apply(&parsed, &served_old, def.definition)?;
-        if attempt == 0 {
-            warnings = body::field_problems(&ctx, def, &patched, parsed.duplicates.clone())?;
-        }
-        body::check_type(def, &mut patched)?;
-        if object::name(&patched) != name {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({}) does not match the name on the URL ({name})",
-                object::name(&patched)
-            )));
-        }
-        let pinned = object::meta_str(&patched, "resourceVersion")
-            .map(str::to_owned)
-            .filter(|rv| *rv != old_rev.to_string());
-        if pinned.is_some() {
-            if cached {
-                // The cache may be behind the pinned version: ask storage.
-                continue;
-            }
-            return Err(ApiError::conflict_modified(def, &name));
-        }
-        let merged = merge_update(owner, &old, to_stored(def, patched), part);
-        let mut merged = normalize(def, owner, merged)?;
-        let op = Operation::Update { old: &old, part };
-        admission::admit(&ctx, owner, op, &mut merged).await?;
-        match store_update(&ctx, &object_key(&ctx), &old, old_rev, merged.clone()).await {
-            Ok(stored) => {
-                let served = respond::served(def, stored.value);
-                return Ok(respond::object(&ctx, StatusCode::OK, &served, &warnings));
-            }
-            Err(StorageError::Conflict { .. }) if attempt + 1 < ATTEMPTS => {
-                admission::abandon(&ctx, owner, op, &merged).await;
-                continue;
-            }
-            Err(e) => {
-                admission::abandon(&ctx, owner, op, &merged).await;
-                return Err(ApiError::from_storage(e, def, &name));
-            }
+        let last = attempt + 1 == ATTEMPTS;
+        let base = Base {
+            old: &old,
+            rev: old_rev,
+            cached,
+        };
+        match patch_once(&ctx, &parsed, base, part, last, &mut warnings).await {
+            Ok(Some(response)) => return Ok(response),
+            Ok(None) => {}
+            // As upstream's GuaranteedUpdate: a patch that fails on the cache's copy may
+            // have failed on stale data (a status written a moment before, say), so it is
+            // tried again on what storage holds before the error is believed.
+            Err(_) if cached => {}
+            Err(e) => return Err(e),
         }
     }
-    Err(ApiError::conflict_modified(def, &name))
+    Err(ApiError::conflict_modified(ctx.target.def, &name))
+}
+
+/// The object a patch attempt starts from.
+#[derive(Clone, Copy)]
+struct Base<'a> {
+    old: &'a Value,
+    rev: Revision,
+    /// Whether it is the cache's copy (which may be behind storage).
+    cached: bool,
+}
+
+/// One attempt: the answer, or `None` to try again from storage (a conflict, or a pinned
+/// resourceVersion the cache's copy may be behind).
+async fn patch_once(
+    ctx: &Ctx,
+    parsed: &ParsedPatch,
+    base: Base<'_>,
+    part: Part,
+    last: bool,
+    warnings: &mut Option<Vec<String>>,
+) -> ApiResult<Option<Response>> {
+    let def = ctx.target.def;
+    let owner = stored_owner(def);
+    let name = ctx.target.name.as_deref().unwrap_or_default();
+    let served_old = respond::served(def, base.old.clone());
+    let mut patched = apply(parsed, &served_old, def.definition)?;
+    if warnings.is_none() {
+        *warnings = Some(body::field_problems(
+            ctx,
+            def,
+            &patched,
+            parsed.duplicates.clone(),
+        )?);
+    }
+    body::check_type(def, &mut patched)?;
+    if object::name(&patched) != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({}) does not match the name on the URL ({name})",
+            object::name(&patched)
+        )));
+    }
+    let pinned = object::meta_str(&patched, "resourceVersion")
+        .map(str::to_owned)
+        .filter(|rv| *rv != base.rev.to_string());
+    if pinned.is_some() {
+        if base.cached {
+            // The cache may be behind the pinned version: ask storage.
+            return Ok(None);
+        }
+        return Err(ApiError::conflict_modified(def, name));
+    }
+    let merged = merge_update(owner, base.old, to_stored(def, patched), part);
+    let mut merged = normalize(def, owner, merged)?;
+    let op = Operation::Update {
+        old: base.old,
+        part,
+    };
+    admission::admit(ctx, owner, op, &mut merged).await?;
+    match store_update(ctx, &object_key(ctx), base.old, base.rev, merged.clone()).await {
+        Ok(stored) => {
+            let served = respond::served(def, stored.value);
+            let warnings = warnings.as_deref().unwrap_or_default();
+            Ok(Some(respond::object(
+                ctx,
+                StatusCode::OK,
+                &served,
+                warnings,
+            )))
+        }
+        Err(StorageError::Conflict { .. }) if !last => {
+            admission::abandon(ctx, owner, op, &merged).await;
+            Ok(None)
+        }
+        Err(e) => {
+            admission::abandon(ctx, owner, op, &merged).await;
+            Err(ApiError::from_storage(e, def, name))
+        }
+    }
 }
