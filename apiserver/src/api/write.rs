@@ -28,21 +28,21 @@ pub(crate) async fn create(ctx: Ctx, req: Body) -> ApiResult<Response> {
 /// rendered in the requested form.
 fn respond_created(ctx: &Ctx, created: Created, warnings: &[String]) -> Response {
     let plain = ctx.target.def.conversion.is_none() && ctx.output == Output::Json;
-    if let (true, Some((stored, rev))) = (plain, &created.stored)
+    if plain
+        && let Some((stored, rev)) = &created.stored
         && let Some(bytes) = crate::cache::with_resource_version(stored, *rev)
     {
-        return respond::with_warnings(respond::json_bytes(created.code, bytes), warnings);
+        return respond::with_warnings(respond::json_bytes(StatusCode::CREATED, bytes), warnings);
     }
     let served = respond::served(ctx.target.def, created.value);
-    respond::object(ctx, created.code, &served, warnings)
+    respond::object(ctx, StatusCode::CREATED, &served, warnings)
 }
 
 /// What a create stored.
 pub(crate) struct Created {
-    /// The object in stored form, resourceVersion set.
+    /// The object in stored form, resourceVersion set (answered with `201 Created`, dry
+    /// runs too, as upstream).
     pub(crate) value: Value,
-    /// `201 Created` (`200` for a dry run).
-    pub(crate) code: StatusCode,
     /// The stored bytes and their revision (none for a dry run).
     pub(crate) stored: Option<(bytes::Bytes, Revision)>,
 }
@@ -129,7 +129,6 @@ async fn create_admitted(
         if ctx.query.dry_run {
             return Ok(Created {
                 value,
-                code: StatusCode::CREATED,
                 stored: None,
             });
         }
@@ -145,7 +144,6 @@ async fn create_admitted(
                 );
                 return Ok(Created {
                     value,
-                    code: StatusCode::CREATED,
                     stored: Some((stored, rev)),
                 });
             }

@@ -238,12 +238,7 @@ impl Algorithm {
             .iter()
             .copied()
             .filter(|f| match f {
-                FilterPlugin::NodeName => pod
-                    .pod
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.node_name.as_deref())
-                    .is_some_and(|n| !n.is_empty()),
+                FilterPlugin::NodeName => !node_name::asks_nothing(&pod.pod),
                 FilterPlugin::NodeAffinity => !node_affinity::asks_nothing(&pod.pod),
                 FilterPlugin::NodePorts => !state.ports.is_empty(),
                 FilterPlugin::PodTopologySpread => {

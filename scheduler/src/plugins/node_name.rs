@@ -8,12 +8,22 @@ use super::{Status, node_name};
 pub const REASON: &str = "node(s) didn't match the requested node name";
 
 /// Filter: passes when the pod names no node or names this one.
-pub fn filter(pod: &Pod, node: &Node) -> Status {
-    let wanted = pod
-        .spec
+/// The node the pod names (`""`: none).
+fn wanted(pod: &Pod) -> &str {
+    pod.spec
         .as_ref()
         .and_then(|s| s.node_name.as_deref())
-        .unwrap_or("");
+        .unwrap_or("")
+}
+
+/// Whether the pod names no node: then the filter passes every node.
+#[must_use]
+pub fn asks_nothing(pod: &Pod) -> bool {
+    wanted(pod).is_empty()
+}
+
+pub fn filter(pod: &Pod, node: &Node) -> Status {
+    let wanted = wanted(pod);
     if wanted.is_empty() || wanted == node_name(node) {
         Status::success()
     } else {
